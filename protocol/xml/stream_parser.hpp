@@ -1,0 +1,62 @@
+#pragma once
+// Incremental XMPP stream reader over expat (namespace-aware). Feeds of any size,
+// down to one byte, give the same events. Stanzas are assembled at depth 1.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/errors.hpp"
+#include "protocol/xml/element.hpp"
+
+namespace parley::protocol::xml {
+
+struct StreamHeader {
+    std::string to, from, id, version, lang;
+    std::string content_namespace;  // the default namespace: "jabber:client", ...
+    std::string stream_prefix;      // "stream" normally
+};
+
+struct ParserLimits {
+    std::size_t max_stanza_bytes = 262144;  // bytes of one depth-1 element
+    std::size_t max_depth = 32;             // element nesting inside a stanza
+    std::size_t max_attributes = 64;        // per element
+};
+
+class StreamParser {
+public:
+    class Handler {
+    public:
+        virtual ~Handler() = default;
+        virtual void on_stream_open(StreamHeader header) = 0;
+        virtual void on_stanza(Element stanza) = 0;
+        virtual void on_stream_close() = 0;
+    };
+
+    StreamParser(Handler& handler, ParserLimits limits);
+    ~StreamParser();
+    StreamParser(const StreamParser&) = delete;
+    StreamParser& operator=(const StreamParser&) = delete;
+
+    // Parses `data`, calling the handler for each event. On bad input returns the
+    // stream error condition (not_well_formed, restricted_xml, policy_violation,
+    // invalid_namespace, ...); the parser is then unusable until reset().
+    // Limits exceeded → policy_violation. DOCTYPE, entity declarations, processing
+    // instructions, comments → restricted_xml. Root not {stream ns}stream, or a
+    // content namespace other than jabber:client / jabber:server → invalid_namespace.
+    std::optional<StreamErrorCondition> feed(std::string_view data);
+
+    // Starts a new stream (after STARTTLS or SASL success): forgets all state.
+    void reset();
+
+    // May be called from inside a handler callback: no further events are delivered
+    // from the current feed() (the rest of that data is discarded).
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::protocol::xml

@@ -1,0 +1,91 @@
+#pragma once
+// The server's configuration, read from a TOML file (conf/parley.toml documents every
+// key). Unknown keys, wrong types and out-of-range values are errors that name the
+// file, the line and the key; the server then does not start.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace parley::server {
+
+class ConfigError : public std::runtime_error {
+public:
+    // what(): "FILE:LINE: KEY: MESSAGE"
+    ConfigError(const std::string& file, int line, const std::string& key, const std::string& message);
+    const std::string& file() const { return file_; }
+    int line() const { return line_; }
+    const std::string& key() const { return key_; }
+
+private:
+    std::string file_;
+    int line_;
+    std::string key_;
+};
+
+struct Config {
+    std::filesystem::path file;  // the file it was read from (absolute)
+
+    // [server]
+    std::vector<std::string> hosts = {"localhost"};  // domains served (prepared)
+    std::filesystem::path state_dir;  // relative paths are resolved against the config file's folder; default "var"
+    unsigned threads = 0;             // I/O threads; 0 = number of cores
+
+    // [c2s]
+    struct C2s {
+        std::string address = "127.0.0.1";
+        std::uint16_t port = 5222;             // STARTTLS; 0 = disabled
+        std::uint16_t direct_tls_port = 5223;  // XEP-0368; 0 = disabled
+        bool require_tls = true;
+        std::chrono::seconds negotiation_timeout{30};  // open → bound resource
+        std::chrono::seconds idle_timeout{600};        // nothing received → connection-timeout
+        std::chrono::seconds keepalive_interval{60};   // nothing sent → one space
+    } c2s;
+
+    // [tls]
+    struct Tls {
+        std::filesystem::path certificate;  // PEM chain; empty = self-signed in state_dir/tls
+        std::filesystem::path key;
+        std::string ciphers;                // TLS 1.2 cipher list; empty = Mozilla intermediate
+    } tls;
+
+    // [auth]
+    struct Auth {
+        // Offered SASL mechanisms, in order; empty = all supported.
+        std::vector<std::string> mechanisms;
+        std::uint32_t scram_iterations = 4096;  // for credentials made from now on
+    } auth;
+
+    // [storage]
+    struct Storage {
+        std::string postgres;  // libpq connection string; "" = PG* environment (the private cluster)
+        unsigned threads = 2;  // database threads
+    } storage;
+
+    // [limits]
+    struct Limits {
+        std::size_t max_stanza_bytes = 262144;
+        std::size_t max_depth = 32;
+        std::size_t max_attributes = 64;
+        std::size_t max_outbound_bytes = 1 << 20;  // per session queue → policy-violation
+        unsigned max_auth_failures = 3;
+        std::size_t max_connections = 19000;       // c2s total
+        std::size_t max_connections_per_ip = 0;    // 0 = no limit
+        std::size_t read_rate_bytes = 0;           // per connection, bytes/s; 0 = no limit
+    } limits;
+
+    // [log]
+    struct Log {
+        std::string level = "info";  // trace debug info warn error critical off
+    } log;
+
+    bool serves(std::string_view domain) const;
+};
+
+// Throws ConfigError. A missing file is an error naming the file (line 0).
+Config load_config(const std::filesystem::path& file);
+
+}  // namespace parley::server
