@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "protocol/sasl/sasl.hpp"
@@ -68,13 +69,21 @@ public:
     // message ("v=...") on success.
     std::variant<std::string, Failure> client_final(std::string_view message);
 
+    // Tests only: use this server nonce instead of 24 random bytes (RFC example
+    // exchanges are byte-exact). Call before server_first.
+    void set_nonce_for_test(std::string server_nonce) { test_nonce_ = std::move(server_nonce); }
+
 private:
+    // Each step is accepted once, in order; any failure or misuse ends the exchange.
+    enum class Step { client_first, server_first, client_final, finished };
+
     Hash hash_;
     bool plus_;
     ChannelBindings bindings_;
     std::string gs2_header_, client_first_bare_, server_first_, nonce_;
+    std::string username_, client_nonce_, cb_data_, test_nonce_;
     std::optional<ScramCredential> cred_;
-    bool done_first_ = false;
+    Step step_ = Step::client_first;
 };
 
 }  // namespace parley::protocol::sasl

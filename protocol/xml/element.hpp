@@ -40,6 +40,12 @@ public:
     Element& add_child(std::string name);
     Element& add_child(std::string name, std::string xmlns);
     Element& add_text(std::string text);  // returns *this
+    // Appends to the last child when it is a text node, else adds one; returns *this.
+    // For the parser, which gets text in pieces (no temporary string per piece).
+    Element& append_text(std::string_view text);
+    // Adds an attribute without looking for an existing one of that name (the
+    // parser's input is already free of duplicates).
+    void append_attr(std::string name, std::string value);
     const std::vector<Element>& children() const { return children_; }
     std::vector<Element>& children() { return children_; }
 

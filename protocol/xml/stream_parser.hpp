@@ -45,13 +45,16 @@ public:
     // Limits exceeded → policy_violation. DOCTYPE, entity declarations, processing
     // instructions, comments → restricted_xml. Root not {stream ns}stream, or a
     // content namespace other than jabber:client / jabber:server → invalid_namespace.
+    // Data after the stream's close tag is ignored. Handlers must not call feed().
     std::optional<StreamErrorCondition> feed(std::string_view data);
 
-    // Starts a new stream (after STARTTLS or SASL success): forgets all state.
+    // Starts a new stream (after STARTTLS or SASL success): forgets all state. Called
+    // inside a handler callback it acts like stop() and takes effect when feed() returns.
     void reset();
 
     // May be called from inside a handler callback: no further events are delivered
-    // from the current feed() (the rest of that data is discarded).
+    // from the current feed() (the rest of that data is discarded), and later feeds
+    // do nothing until reset().
     void stop();
 
 private:
