@@ -5,6 +5,7 @@
 // key is ordered, and completes on the caller's executor.
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <cstddef>
 #include <functional>
@@ -35,13 +36,18 @@ public:
     auto run(std::string_view key, Fn fn, Token&& token) {
         return boost::asio::async_initiate<Token, void(Result<T>)>(
             [this, shard = shard_for(key), fn = std::move(fn)](auto handler) mutable {
-                auto ex = boost::asio::get_associated_executor(handler);
+                // The work guard keeps the caller's io_context from running out of
+                // work (and returning from run()) while the job waits in the queue.
+                auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
                 submit(shard, [fn = std::move(fn), handler = std::move(handler),
-                               ex](pqxx::connection* conn, boost::system::error_code ec) mutable {
+                               work = std::move(work)](pqxx::connection* conn,
+                                                       boost::system::error_code ec) mutable {
                     Result<T> r = invoke<T>(fn, conn, ec);
+                    auto ex = work.get_executor();
                     boost::asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
                         handler(std::move(r));
                     });
+                    work.reset();
                 });
             },
             token);
@@ -59,8 +65,29 @@ public:
 
 private:
     struct Shard;
-    // The job gets the connection (nullptr when ec says it is unavailable).
-    using Job = std::function<void(pqxx::connection*, boost::system::error_code)>;
+    // The job gets the connection (nullptr when ec says it is unavailable). Move-only,
+    // unlike std::function, because completion handlers (use_awaitable's) are.
+    class Job {
+    public:
+        Job() = default;
+        template <class F>
+            requires(!std::is_same_v<std::decay_t<F>, Job>)
+        Job(F f) : impl_(std::make_unique<Impl<F>>(std::move(f))) {}
+        void operator()(pqxx::connection* c, boost::system::error_code ec) { impl_->call(c, ec); }
+
+    private:
+        struct Base {
+            virtual ~Base() = default;
+            virtual void call(pqxx::connection*, boost::system::error_code) = 0;
+        };
+        template <class F>
+        struct Impl final : Base {
+            explicit Impl(F f) : f_(std::move(f)) {}
+            void call(pqxx::connection* c, boost::system::error_code ec) override { f_(c, ec); }
+            F f_;
+        };
+        std::unique_ptr<Base> impl_;
+    };
     std::size_t shard_for(std::string_view key) const;
     void submit(std::size_t shard, Job job);
 
@@ -72,21 +99,28 @@ private:
 };
 
 // ---- templates --------------------------------------------------------------------
-// Classifies the exception in flight as a storage error code.
+// Classifies the exception in flight as a storage error code, and remembers its
+// message for last_error_message().
 boost::system::error_code classify_current_exception();
+// The message of the most recent exception classified on any database thread
+// (diagnostics for the CLI and start-up; a server logs its own context instead).
+std::string last_error_message();
 
 template <class T, class Fn>
 Result<T> Database::invoke(Fn& fn, pqxx::connection* conn, boost::system::error_code ec) {
-    if (ec) return ec;
+    // in_place_*: Result<bool> cannot be made implicitly from an error_code (a bool
+    // is constructible from one).
+    using boost::system::in_place_error;
+    if (ec) return Result<T>(in_place_error, ec);
     try {
         if constexpr (std::is_void_v<T>) {
             fn(*conn);
             return {};
         } else {
-            return Result<T>(fn(*conn));
+            return Result<T>(boost::system::in_place_value, fn(*conn));
         }
     } catch (...) {
-        return classify_current_exception();
+        return Result<T>(in_place_error, classify_current_exception());
     }
 }
 

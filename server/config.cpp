@@ -1,0 +1,250 @@
+#include "server/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <toml++/toml.h>
+
+#include "protocol/jid.hpp"
+
+namespace parley::server {
+
+namespace fs = std::filesystem;
+
+ConfigError::ConfigError(const std::string& file, int line, const std::string& key,
+                         const std::string& message)
+    : std::runtime_error(file + ":" + std::to_string(line) + ": " +
+                         (key.empty() ? "" : key + ": ") + message),
+      file_(file), line_(line), key_(key) {}
+
+bool Config::serves(std::string_view domain) const {
+    return std::find(hosts.begin(), hosts.end(), domain) != hosts.end();
+}
+
+namespace {
+
+constexpr std::array log_levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+constexpr std::array sasl_mechanisms = {
+    "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512",
+    "SCRAM-SHA-256",      "SCRAM-SHA-1",        "PLAIN"};
+
+template <std::size_t N>
+bool one_of(const std::array<const char*, N>& names, const std::string& s) {
+    return std::find(names.begin(), names.end(), s) != names.end();
+}
+
+template <std::size_t N>
+std::string joined(const std::array<const char*, N>& names) {
+    std::string out;
+    for (const char* n : names) out += (out.empty() ? "" : " ") + std::string(n);
+    return out;
+}
+
+// One key being read: the value, where it is, and the config it goes into.
+struct Key {
+    Config& c;
+    const std::string& file;
+    const fs::path& folder;
+    const toml::node& node;
+    std::string name;  // dotted: "c2s.port"
+
+    [[noreturn]] void fail(const std::string& msg, const toml::node* at = nullptr) const {
+        const toml::node& n = at ? *at : node;
+        throw ConfigError(file, static_cast<int>(n.source().begin.line), name, msg);
+    }
+
+    template <class T>
+    T integer(std::int64_t min, std::int64_t max) const {
+        auto v = node.value_exact<std::int64_t>();
+        if (!v) fail("expected an integer");
+        if (*v < min || *v > max)
+            fail("must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                 " (got " + std::to_string(*v) + ")");
+        return static_cast<T>(*v);
+    }
+
+    std::chrono::seconds seconds(std::int64_t min, std::int64_t max) const {
+        return std::chrono::seconds(integer<std::int64_t>(min, max));
+    }
+
+    bool boolean() const {
+        auto v = node.value_exact<bool>();
+        if (!v) fail("expected true or false");
+        return *v;
+    }
+
+    std::string string() const {
+        auto v = node.value_exact<std::string>();
+        if (!v) fail("expected a string");
+        return *v;
+    }
+
+    // Relative to the config file's folder; "" stays empty (= not set).
+    fs::path path() const {
+        std::string s = string();
+        return s.empty() ? fs::path() : (folder / s).lexically_normal();
+    }
+
+    // Each item passes `check` (which returns the value to keep, or fails).
+    template <class Check>
+    std::vector<std::string> strings(Check check) const {
+        const toml::array* arr = node.as_array();
+        if (!arr) fail("expected an array of strings");
+        std::vector<std::string> out;
+        for (const toml::node& item : *arr) {
+            auto v = item.value_exact<std::string>();
+            if (!v) fail("expected an array of strings", &item);
+            std::string kept = check(*v, item);
+            if (std::find(out.begin(), out.end(), kept) != out.end())
+                fail("\"" + *v + "\" is listed twice", &item);
+            out.push_back(std::move(kept));
+        }
+        return out;
+    }
+};
+
+using KeyHandler = void (*)(const Key&);
+using Section = std::map<std::string, KeyHandler, std::less<>>;
+
+const std::map<std::string, Section, std::less<>>& sections() {
+    static const std::map<std::string, Section, std::less<>> all = {
+        {"server", {
+            {"hosts", [](const Key& k) {
+                k.c.hosts = k.strings([&](const std::string& s, const toml::node& at) {
+                    auto prepared = protocol::Jid::prep_domain(s);
+                    if (!prepared) k.fail("\"" + s + "\" is not a valid domain name", &at);
+                    return *prepared;
+                });
+                if (k.c.hosts.empty()) k.fail("at least one host is needed");
+            }},
+            {"state_dir", [](const Key& k) {
+                k.c.state_dir = k.path();
+                if (k.c.state_dir.empty()) k.fail("must not be empty");
+            }},
+            {"threads", [](const Key& k) { k.c.threads = k.integer<unsigned>(0, 1024); }},
+        }},
+        {"c2s", {
+            {"address", [](const Key& k) {
+                std::string a = k.string();
+                unsigned char buf[16];
+                if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
+                    k.fail("\"" + a + "\" is not an IPv4 or IPv6 address");
+                k.c.c2s.address = a;
+            }},
+            {"port", [](const Key& k) { k.c.c2s.port = k.integer<std::uint16_t>(0, 65535); }},
+            {"direct_tls_port", [](const Key& k) { k.c.c2s.direct_tls_port = k.integer<std::uint16_t>(0, 65535); }},
+            {"require_tls", [](const Key& k) { k.c.c2s.require_tls = k.boolean(); }},
+            {"negotiation_timeout", [](const Key& k) { k.c.c2s.negotiation_timeout = k.seconds(1, 3600); }},
+            {"idle_timeout", [](const Key& k) { k.c.c2s.idle_timeout = k.seconds(1, 7 * 86400); }},
+            {"keepalive_interval", [](const Key& k) { k.c.c2s.keepalive_interval = k.seconds(1, 86400); }},
+        }},
+        {"tls", {
+            {"certificate", [](const Key& k) { k.c.tls.certificate = k.path(); }},
+            {"key", [](const Key& k) { k.c.tls.key = k.path(); }},
+            {"ciphers", [](const Key& k) { k.c.tls.ciphers = k.string(); }},
+        }},
+        {"auth", {
+            {"mechanisms", [](const Key& k) {
+                k.c.auth.mechanisms = k.strings([&](const std::string& s, const toml::node& at) {
+                    if (!one_of(sasl_mechanisms, s))
+                        k.fail("unknown mechanism \"" + s + "\"; known: " + joined(sasl_mechanisms), &at);
+                    return s;
+                });
+            }},
+            // RFC 7677 §4: at least 4096; the ceiling keeps one login well under a minute.
+            {"scram_iterations", [](const Key& k) {
+                k.c.auth.scram_iterations = k.integer<std::uint32_t>(4096, 10'000'000);
+            }},
+        }},
+        {"storage", {
+            {"postgres", [](const Key& k) { k.c.storage.postgres = k.string(); }},
+            {"threads", [](const Key& k) { k.c.storage.threads = k.integer<unsigned>(1, 64); }},
+        }},
+        {"limits", {
+            // RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes.
+            {"max_stanza_bytes", [](const Key& k) { k.c.limits.max_stanza_bytes = k.integer<std::size_t>(10000, 64 << 20); }},
+            {"max_depth", [](const Key& k) { k.c.limits.max_depth = k.integer<std::size_t>(4, 1024); }},
+            {"max_attributes", [](const Key& k) { k.c.limits.max_attributes = k.integer<std::size_t>(4, 4096); }},
+            {"max_outbound_bytes", [](const Key& k) {
+                k.c.limits.max_outbound_bytes = k.integer<std::size_t>(10000, std::int64_t{1} << 30);
+            }},
+            {"max_auth_failures", [](const Key& k) { k.c.limits.max_auth_failures = k.integer<unsigned>(1, 100); }},
+            {"max_connections", [](const Key& k) { k.c.limits.max_connections = k.integer<std::size_t>(1, 10'000'000); }},
+            {"max_connections_per_ip", [](const Key& k) {
+                k.c.limits.max_connections_per_ip = k.integer<std::size_t>(0, 10'000'000);
+            }},
+            {"read_rate_bytes", [](const Key& k) {
+                k.c.limits.read_rate_bytes = k.integer<std::size_t>(0, std::int64_t{1} << 40);
+            }},
+        }},
+        {"log", {
+            {"level", [](const Key& k) {
+                std::string level = k.string();
+                if (!one_of(log_levels, level))
+                    k.fail("unknown level \"" + level + "\"; known: " + joined(log_levels));
+                k.c.log.level = level;
+            }},
+        }},
+    };
+    return all;
+}
+
+toml::table parse(const fs::path& file) {
+    std::ifstream probe(file);
+    if (!probe) throw ConfigError(file.string(), 0, "", std::string("cannot open: ") + std::strerror(errno));
+    try {
+        return toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        throw ConfigError(file.string(), static_cast<int>(e.source().begin.line), "",
+                          std::string(e.description()));
+    }
+}
+
+// Checks between keys, reported at the line of the key named.
+void check_together(const Config& c, const std::string& file, const toml::table& root) {
+    auto fail = [&](const std::string& key, const std::string& msg) {
+        auto node = root.at_path(key);
+        int line = node ? static_cast<int>(node.node()->source().begin.line) : 0;
+        throw ConfigError(file, line, key, msg);
+    };
+    if (c.tls.certificate.empty() != c.tls.key.empty())
+        fail(c.tls.key.empty() ? "tls.certificate" : "tls.key",
+             "tls.certificate and tls.key are set together or not at all");
+    if (c.limits.max_outbound_bytes < c.limits.max_stanza_bytes)
+        fail("limits.max_outbound_bytes", "must be at least limits.max_stanza_bytes");
+}
+
+}  // namespace
+
+Config load_config(const fs::path& file) {
+    const std::string name = file.string();
+    toml::table root = parse(file);
+    Config c;
+    c.file = fs::absolute(file).lexically_normal();
+    const fs::path folder = c.file.parent_path();
+    c.state_dir = folder / "var";
+
+    for (auto&& [section_key, section_node] : root) {
+        std::string section_name(section_key.str());
+        Key whole{c, name, folder, section_node, section_name};
+        auto section = sections().find(section_name);
+        if (section == sections().end()) whole.fail("unknown section or key");
+        const toml::table* table = section_node.as_table();
+        if (!table) whole.fail("expected a section [" + section_name + "]");
+        for (auto&& [key, value] : *table) {
+            Key k{c, name, folder, value, section_name + "." + std::string(key.str())};
+            auto handler = section->second.find(key.str());
+            if (handler == section->second.end()) k.fail("unknown key");
+            handler->second(k);
+        }
+    }
+    check_together(c, name, root);
+    return c;
+}
+
+}  // namespace parley::server
