@@ -1,0 +1,261 @@
+// Transport of a client session: reading and feeding the parser, the outbound
+// queue, timers, and closing. Negotiation is in negotiation.cpp, stanzas in stanzas.cpp.
+#include "server/c2s/session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "protocol/xml/element.hpp"
+#include "server/log.hpp"
+
+namespace parley::server::c2s {
+
+namespace asio = boost::asio;
+using protocol::StreamErrorCondition;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+protocol::xml::ParserLimits parser_limits(const Config& c) {
+    return {c.limits.max_stanza_bytes, c.limits.max_depth, c.limits.max_attributes};
+}
+}  // namespace
+
+Session::Session(C2sContext& ctx, tcp::socket socket, std::string peer_ip, bool direct_tls, bool refused)
+    : ctx_(ctx),
+      socket_(std::move(socket)),
+      peer_ip_(std::move(peer_ip)),
+      direct_tls_(direct_tls),
+      refused_(refused),
+      id_(ctx.next_session_id()),
+      parser_(*this, parser_limits(ctx.config)),
+      timer_(socket_.get_executor()) {
+    opened_at_ = last_read_ = last_write_ = Clock::now();
+    rate_tokens_ = static_cast<double>(ctx.config.limits.read_rate_bytes);
+}
+
+Session::~Session() = default;
+
+void Session::start() {
+    auto self = shared_from_this();
+    ctx_.track(routing::SessionRef{weak_from_this(), socket_.get_executor(), id_});
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("session_failed id={} error={}", self->id_, ex.what());
+            }
+        }
+        self->finish();
+    });
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+}
+
+asio::awaitable<void> Session::run() {
+    if (direct_tls_ && !co_await tls_handshake()) co_return;
+    if (state_ == State::connected) state_ = State::negotiating;
+    for (;;) {
+        std::size_t n = co_await read_some();
+        if (n == 0) co_return;
+        last_read_ = Clock::now();
+        if (state_ == State::closing) continue;  // draining until the peer or the timer closes
+        if (auto err = parser_.feed(std::string_view(read_buf_.data(), n))) {
+            close(*err);
+            continue;
+        }
+        // Negotiation steps wait on TLS or storage, so they run here, in order.
+        while (!pending_.empty() && state_ != State::closing) {
+            std::vector<Event> events;
+            events.swap(pending_);
+            restarted_ = false;
+            for (auto& ev : events) {
+                if (state_ == State::closing || restarted_) break;
+                co_await handle_event(std::move(ev));
+            }
+        }
+        if (const auto limit = ctx_.config.limits.read_rate_bytes) {
+            // Token bucket: a client over its byte rate is read more slowly.
+            rate_tokens_ -= static_cast<double>(n);
+            if (rate_tokens_ < 0) {
+                timer_.expires_after(std::chrono::milliseconds(static_cast<long>(-rate_tokens_ * 1000 / limit)));
+                boost::system::error_code ec;
+                co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                rate_tokens_ = 0;
+            }
+            rate_tokens_ = std::min(static_cast<double>(limit), rate_tokens_ + static_cast<double>(limit) / 10);
+        }
+    }
+}
+
+asio::awaitable<std::size_t> Session::read_some() {
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls_) {
+        n = co_await tls_->async_read_some(asio::buffer(read_buf_), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+        n = co_await socket_.async_read_some(asio::buffer(read_buf_), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+            spdlog::debug("session_read_failed id={} error={}", id_, ec.message());
+        }
+        co_return 0;
+    }
+    co_return n;
+}
+
+asio::awaitable<bool> Session::tls_handshake() {
+    tls_ctx_ = ctx_.tls();
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *tls_ctx_);
+    const auto previous = state_;
+    state_ = State::awaiting_tls_handshake;
+    boost::system::error_code ec;
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        spdlog::info("tls_handshake_failed id={} ip={} error={}", id_, peer_ip_, ec.message());
+        state_ = State::closing;
+        boost::system::error_code ignored;
+        tls_->next_layer().close(ignored);
+        co_return false;
+    }
+    state_ = previous == State::connected ? State::negotiating : previous;
+    co_return true;
+}
+
+asio::awaitable<void> Session::watchdog() {
+    const auto& c = ctx_.config.c2s;
+    boost::asio::steady_timer t(socket_.get_executor());
+    auto self = shared_from_this();
+    while (!finished_) {
+        t.expires_after(std::chrono::seconds(1));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (finished_) break;
+        const auto now = Clock::now();
+        if (state_ == State::closing) {
+            // A peer that does not read our closing bytes is cut off.
+            if (now - last_write_ > std::chrono::seconds(5)) shutdown_transport();
+            continue;
+        }
+        if (state_ != State::bound && now - opened_at_ > c.negotiation_timeout) {
+            close(StreamErrorCondition::connection_timeout, "negotiation took too long");
+        } else if (now - last_read_ > c.idle_timeout) {
+            close(StreamErrorCondition::connection_timeout, "idle");
+        } else if (header_sent_ && state_ != State::awaiting_tls_handshake && !writing_ &&
+                   now - last_write_ > c.keepalive_interval) {
+            send_raw(" ");  // whitespace keepalive (RFC 6120 §4.6.1)
+        }
+    }
+}
+
+void Session::send(const protocol::xml::Element& el) {
+    if (finished_) return;
+    protocol::xml::serialize(el, out_, "jabber:client");
+    flush();
+}
+
+void Session::send_raw(std::string_view bytes) {
+    if (finished_) return;
+    out_.append(bytes);
+    flush();
+}
+
+void Session::flush() {
+    if (out_.size() > ctx_.config.limits.max_outbound_bytes && state_ != State::closing) {
+        // A slow consumer is closed rather than buffered without bound.
+        spdlog::warn("session_outbound_overflow id={} jid={} bytes={}", id_, jid_string_, out_.size());
+        out_.clear();
+        close(StreamErrorCondition::policy_violation, "too much queued for a slow reader");
+        return;
+    }
+    if (writing_ || out_.empty() || state_ == State::awaiting_tls_handshake) return;
+    writing_ = true;
+    writing_buf_.swap(out_);
+    out_.clear();
+    auto done = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        self->writing_ = false;
+        self->writing_buf_.clear();
+        self->last_write_ = Clock::now();
+        if (ec) {
+            self->shutdown_transport();
+            return;
+        }
+        if (!self->out_.empty()) {
+            self->flush();
+        } else if (self->shutdown_after_flush_) {
+            self->shutdown_transport();
+        }
+    };
+    if (tls_) {
+        asio::async_write(*tls_, asio::buffer(writing_buf_), std::move(done));
+    } else {
+        asio::async_write(socket_, asio::buffer(writing_buf_), std::move(done));
+    }
+}
+
+void Session::close(StreamErrorCondition condition, std::string_view text) {
+    if (state_ == State::closing || finished_) return;
+    spdlog::info("stream_closed id={} ip={} jid={} condition={}", id_, peer_ip_, jid_string_,
+                 protocol::to_string(condition));
+    if (!header_sent_) {
+        // RFC 6120 §4.9.1.1: an error before our header still opens the stream first.
+        const std::string domain = ctx_.config.hosts.front();
+        send_raw("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                 "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='" + domain + "'>");
+        header_sent_ = true;
+    }
+    state_ = State::closing;
+    parser_.stop();
+    protocol::xml::serialize(protocol::make_stream_error(condition, text), out_, "jabber:client");
+    out_ += "</stream:stream>";
+    last_write_ = Clock::now();
+    shutdown_after_flush_ = true;
+    flush();
+}
+
+void Session::close_gracefully() {
+    if (state_ == State::closing || finished_) return;
+    state_ = State::closing;
+    parser_.stop();
+    out_ += "</stream:stream>";
+    last_write_ = Clock::now();
+    shutdown_after_flush_ = true;
+    flush();
+}
+
+void Session::close_stream(StreamErrorCondition condition) { close(condition); }
+
+void Session::shutdown_transport() {
+    boost::system::error_code ec;
+    auto& sock = tls_ ? tls_->next_layer() : socket_;
+    if (sock.is_open()) {
+        sock.shutdown(tcp::socket::shutdown_both, ec);
+        sock.close(ec);
+    }
+}
+
+void Session::finish() {
+    if (finished_) return;
+    finished_ = true;
+    state_ = State::closing;
+    shutdown_transport();
+    timer_.cancel();
+    if (!jid_.empty() && jid_.has_resource()) {
+        ctx_.sessions.unbind(jid_, id_);
+        modules::SessionClosed ev{jid_, id_, bound_presence_available_};
+        ctx_.hooks.session_closed.run(ev);
+        spdlog::info("session_unbound id={} jid={}", id_, jid_string_);
+    }
+    ctx_.untrack(id_);
+    ctx_.release(peer_ip_);
+}
+
+void Session::deliver(protocol::xml::Element stanza) {
+    if (state_ != State::bound) return;
+    send(stanza);
+}
+
+}  // namespace parley::server::c2s

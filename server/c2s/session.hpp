@@ -1,0 +1,113 @@
+#pragma once
+// One client connection (RFC 6120 §4–§7): the stream, STARTTLS, SASL, resource
+// binding, then stanzas in and out. Lives its whole life on one io_context: call
+// only on that context's thread; others reach it through a routing::SessionRef.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/errors.hpp"
+#include "protocol/jid.hpp"
+#include "protocol/xml/stream_parser.hpp"
+#include "server/c2s/c2s_context.hpp"
+#include "server/c2s/sasl_negotiation.hpp"
+#include "server/routing/session_ref.hpp"
+
+namespace parley::server::c2s {
+
+class Session final : public routing::StanzaTarget,
+                      public protocol::xml::StreamParser::Handler,
+                      public std::enable_shared_from_this<Session> {
+public:
+    using tcp = boost::asio::ip::tcp;
+    Session(C2sContext& ctx, tcp::socket socket, std::string peer_ip, bool direct_tls, bool refused);
+    ~Session() override;
+
+    void start();
+
+    // routing::StanzaTarget
+    void deliver(protocol::xml::Element stanza) override;
+    void close_stream(protocol::StreamErrorCondition condition) override;
+
+private:
+    enum class State { connected, awaiting_tls_handshake, negotiating, authenticated, bound, closing };
+    struct Event {
+        enum class Kind { open, stanza, close } kind;
+        protocol::xml::StreamHeader header;
+        protocol::xml::Element stanza;
+    };
+
+    // StreamParser::Handler
+    void on_stream_open(protocol::xml::StreamHeader header) override;
+    void on_stanza(protocol::xml::Element stanza) override;
+    void on_stream_close() override;
+
+    // transport (session.cpp)
+    boost::asio::awaitable<void> run();
+    boost::asio::awaitable<void> watchdog();
+    boost::asio::awaitable<bool> tls_handshake();
+    boost::asio::awaitable<std::size_t> read_some();
+    void send(const protocol::xml::Element& el);
+    void send_raw(std::string_view bytes);
+    void flush();
+    void close(protocol::StreamErrorCondition condition, std::string_view text = {});
+    void close_gracefully();
+    void shutdown_transport();
+    void finish();
+    bool is_tls() const { return tls_ != nullptr; }
+
+    // negotiation (negotiation.cpp)
+    boost::asio::awaitable<void> handle_event(Event ev);
+    void handle_stream_open(const protocol::xml::StreamHeader& header);
+    void send_features();
+    boost::asio::awaitable<void> handle_negotiation(protocol::xml::Element el);
+    boost::asio::awaitable<void> handle_sasl(protocol::xml::Element el);
+    void handle_bind(const protocol::xml::Element& iq);
+    void restart_stream();
+
+    // stanzas of a bound session (stanzas.cpp)
+    void handle_bound_stanza(protocol::xml::Element el);
+    void reply_error(const protocol::xml::Element& stanza, protocol::StanzaErrorCondition c);
+
+    C2sContext& ctx_;
+    tcp::socket socket_;
+    std::unique_ptr<boost::asio::ssl::stream<tcp::socket>> tls_;
+    std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+    std::string peer_ip_;
+    bool direct_tls_;
+    bool refused_;  // over a connection limit: told so after the stream header
+    std::uint64_t id_;
+    State state_ = State::connected;
+
+    protocol::xml::StreamParser parser_;
+    std::vector<Event> pending_;
+    bool restarted_ = false;  // the stream restarted: drop what was parsed after it
+    std::array<char, 4096> read_buf_{};
+
+    std::string out_, writing_buf_;
+    bool writing_ = false;
+    bool shutdown_after_flush_ = false;
+    bool finished_ = false;
+    boost::asio::steady_timer timer_;
+    std::chrono::steady_clock::time_point opened_at_, last_read_, last_write_;
+
+    // stream and identity
+    bool header_sent_ = false;
+    std::string stream_domain_;
+    std::unique_ptr<SaslNegotiation> sasl_;
+    unsigned auth_failures_ = 0;
+    protocol::Jid jid_;  // bare after SASL, full after bind
+    std::string jid_string_;
+    bool bound_presence_available_ = false;
+    double rate_tokens_ = 0;
+};
+
+}  // namespace parley::server::c2s

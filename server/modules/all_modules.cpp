@@ -1,0 +1,20 @@
+// Every module, listed explicitly in start order. A new XEP is a folder under
+// server/modules/ and one line here.
+#include "server/modules/disco/disco.hpp"
+#include "server/modules/message/message_delivery.hpp"
+#include "server/modules/module.hpp"
+#include "server/modules/ping/ping.hpp"
+#include "server/modules/presence/presence_basic.hpp"
+
+namespace parley::server::modules {
+
+std::vector<std::unique_ptr<Module>> all_modules() {
+    std::vector<std::unique_ptr<Module>> m;
+    m.push_back(std::make_unique<MessageDelivery>());
+    m.push_back(std::make_unique<PresenceBasic>());
+    m.push_back(std::make_unique<Ping>());
+    m.push_back(std::make_unique<Disco>());  // last: lists what the others registered
+    return m;
+}
+
+}  // namespace parley::server::modules

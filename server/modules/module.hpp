@@ -1,0 +1,69 @@
+#pragma once
+// A module is one feature, usually one XEP. It registers what it handles in start()
+// and owns no sockets.
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/config.hpp"
+#include "server/modules/hooks.hpp"
+#include "server/routing/iq_dispatcher.hpp"
+
+namespace parley::storage {
+class Database;
+}
+namespace parley::server::routing {
+class Router;
+class SessionRegistry;
+}  // namespace parley::server::routing
+
+namespace parley::server::modules {
+
+// What a module may register with and use. Registration happens before the I/O
+// threads start; afterwards everything here is read-only or thread-safe.
+class ModuleContext {
+public:
+    ModuleContext(const Config& config, Hooks& hooks, routing::IqDispatcher& iq,
+                  routing::Router& router, routing::SessionRegistry& sessions, storage::Database& db)
+        : config_(config), hooks_(hooks), iq_(iq), router_(router), sessions_(sessions), db_(db) {}
+
+    void on_iq(routing::IqType type, std::string xmlns, routing::IqScope scope, routing::IqHandler h) {
+        iq_.add(type, std::move(xmlns), scope, std::move(h));
+    }
+    Hooks& hooks() { return hooks_; }
+    void add_disco_feature(std::string feature) { server_features_.push_back(std::move(feature)); }
+    void add_account_feature(std::string feature) { account_features_.push_back(std::move(feature)); }
+    const std::vector<std::string>& server_features() const { return server_features_; }
+    const std::vector<std::string>& account_features() const { return account_features_; }
+
+    const Config& config() const { return config_; }
+    routing::Router& router() { return router_; }
+    routing::SessionRegistry& sessions() { return sessions_; }
+    storage::Database& db() { return db_; }
+
+private:
+    const Config& config_;
+    Hooks& hooks_;
+    routing::IqDispatcher& iq_;
+    routing::Router& router_;
+    routing::SessionRegistry& sessions_;
+    storage::Database& db_;
+    std::vector<std::string> server_features_;
+    std::vector<std::string> account_features_;
+};
+
+class Module {
+public:
+    virtual ~Module() = default;
+    virtual std::string_view name() const = 0;
+    virtual void start(ModuleContext& ctx) = 0;  // register only; no I/O
+    virtual boost::asio::awaitable<void> stop() { co_return; }
+};
+
+// Every module, in start order (modules/all_modules.cpp).
+std::vector<std::unique_ptr<Module>> all_modules();
+
+}  // namespace parley::server::modules

@@ -1,0 +1,162 @@
+#include "server/server.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <sys/resource.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "server/c2s/c2s_context.hpp"
+#include "server/c2s/session.hpp"
+#include "server/log.hpp"
+#include "server/modules/module.hpp"
+#include "server/net/io_pool.hpp"
+#include "server/net/listener.hpp"
+#include "server/net/tls.hpp"
+#include "server/routing/router.hpp"
+#include "storage/database.hpp"
+
+namespace parley::server {
+
+namespace asio = boost::asio;
+
+struct Server::State {
+    explicit State(const Config& c)
+        : db(c.storage.postgres, c.storage.threads),
+          pool(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
+          router(c, sessions, hooks, iq) {}
+    storage::Database db;
+    net::IoPool pool;
+    modules::Hooks hooks;
+    routing::IqDispatcher iq;
+    routing::SessionRegistry sessions;
+    routing::Router router;
+    std::unique_ptr<modules::ModuleContext> module_ctx;
+    std::vector<std::unique_ptr<modules::Module>> modules;
+    std::unique_ptr<c2s::C2sContext> c2s;
+    std::vector<std::unique_ptr<net::Listener>> listeners;
+};
+
+namespace {
+
+// A process here may open a limited number of files: use all we are allowed.
+void raise_file_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    const auto before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        spdlog::info("file_limit_raised from={} to={}", before, lim.rlim_cur);
+    }
+}
+
+}  // namespace
+
+Server::Server(Config config) : config_(std::move(config)) {}
+Server::~Server() = default;
+
+int Server::run() {
+    raise_file_limit();
+    state_ = std::make_unique<State>(config_);
+    auto& st = *state_;
+    if (auto r = st.db.migrate(); !r) {
+        spdlog::critical("database_unavailable conninfo='{}' error={}", config_.storage.postgres, r.error().message());
+        return 1;
+    }
+    std::shared_ptr<asio::ssl::context> tls;
+    try {
+        tls = net::make_server_tls_context(config_);
+    } catch (const std::exception& e) {
+        spdlog::critical("tls_config_failed error={}", e.what());
+        return 1;
+    }
+    st.module_ctx = std::make_unique<modules::ModuleContext>(config_, st.hooks, st.iq, st.router, st.sessions, st.db);
+    st.modules = modules::all_modules();
+    for (auto& m : st.modules) {
+        m->start(*st.module_ctx);
+        spdlog::debug("module_started name={}", m->name());
+    }
+    st.c2s = std::make_unique<c2s::C2sContext>(config_, st.sessions, st.router, st.hooks, st.db, tls);
+
+    auto& accept_ctx = st.pool.at(0);
+    auto make_listener = [&](std::uint16_t port, bool direct_tls) {
+        if (port == 0) return;
+        auto on_accept = [&st, direct_tls](asio::ip::tcp::socket socket) {
+            boost::system::error_code ec;
+            auto endpoint = socket.remote_endpoint(ec);
+            if (ec) return;
+            std::string ip = endpoint.address().to_string();
+            const bool admitted = st.c2s->admit(ip);
+            if (!admitted) {
+                spdlog::warn("connection_refused ip={} reason=limit connections={}", ip, st.c2s->connections());
+                // The client still learns why: policy-violation after its stream header.
+                st.c2s->admit_anyway(ip);
+            }
+            auto ex = socket.get_executor();
+            asio::post(ex, [&st, s = std::move(socket), ip = std::move(ip), direct_tls, admitted]() mutable {
+                std::make_shared<c2s::Session>(*st.c2s, std::move(s), std::move(ip), direct_tls, !admitted)->start();
+            });
+        };
+        try {
+            st.listeners.push_back(std::make_unique<net::Listener>(
+                accept_ctx, st.pool, config_.c2s.address, port, direct_tls ? "c2s_direct_tls" : "c2s", on_accept));
+        } catch (const std::exception& e) {
+            spdlog::critical("listen_failed error={}", e.what());
+            throw;
+        }
+    };
+    try {
+        make_listener(config_.c2s.port, false);
+        make_listener(config_.c2s.direct_tls_port, true);
+    } catch (const std::exception&) {
+        return 1;
+    }
+    for (auto& l : st.listeners) l->start();
+
+    std::promise<void> stop_requested;
+    auto stop_future = stop_requested.get_future();
+    asio::signal_set signals(accept_ctx, SIGTERM, SIGINT, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            try {
+                Config fresh = load_config(config_.file);
+                st.c2s->set_tls(net::make_server_tls_context(fresh));
+                set_log_level(fresh.log.level);
+                spdlog::info("reloaded certificate={} log_level={}", fresh.tls.certificate.string(), fresh.log.level);
+            } catch (const std::exception& e) {
+                spdlog::error("reload_failed error={} (keeping the running configuration)", e.what());
+            }
+            signals.async_wait(on_signal);
+            return;
+        }
+        spdlog::info("shutdown_requested signal={}", sig);
+        stop_requested.set_value();
+    };
+    signals.async_wait(on_signal);
+
+    st.pool.start();
+    spdlog::info("server_started hosts={} threads={}", config_.hosts.size(), st.pool.size());
+    stop_future.wait();
+
+    // Shutdown in order: listeners, streams (system-shutdown), a bounded wait, modules.
+    asio::post(accept_ctx, [&] {
+        for (auto& l : st.listeners) l->stop();
+        signals.cancel();
+    });
+    for (auto& ref : st.c2s->open_streams()) ref.close(protocol::StreamErrorCondition::system_shutdown);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (st.c2s->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    st.pool.stop();
+    st.pool.join();
+    spdlog::info("server_stopped");
+    return 0;
+}
+
+}  // namespace parley::server
