@@ -31,7 +31,7 @@ public:
 
     // Runs fn(pqxx::connection&) -> T on the database thread chosen by `key`.
     // A pqxx::broken_connection becomes errc::unavailable, any other exception
-    // errc::query_failed (logged by the caller), a conflict_error errc::conflict.
+    // errc::query_failed (logged by the caller), a pqxx::unique_violation errc::conflict.
     template <class T, class Fn, class Token>
     auto run(std::string_view key, Fn fn, Token&& token) {
         return boost::asio::async_initiate<Token, void(Result<T>)>(

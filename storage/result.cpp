@@ -8,10 +8,14 @@ public:
     const char* name() const noexcept override { return "parley.storage"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-        case errc::unavailable: return "database unavailable";
-        case errc::query_failed: return "database query failed";
-        case errc::conflict: return "already exists";
-        case errc::not_found: return "not found";
+            case errc::unavailable:
+                return "database unavailable";
+            case errc::query_failed:
+                return "database query failed";
+            case errc::conflict:
+                return "already exists";
+            case errc::not_found:
+                return "not found";
         }
         return "unknown storage error";
     }

@@ -85,13 +85,13 @@ bool create(pqxx::connection& c, const std::string& domain, const std::string& l
     return true;
 }
 
-bool set_credentials(pqxx::connection& c, const std::string& domain,
-                     const std::string& localpart, const std::vector<ScramCredential>& creds) {
+bool set_credentials(pqxx::connection& c, const std::string& domain, const std::string& localpart,
+                     const std::vector<ScramCredential>& creds) {
     pqxx::work w(c);
     // The row lock keeps a concurrent remove from slipping between check and insert.
-    auto found = w.exec_params(
-        "SELECT 1 FROM accounts WHERE domain = $1 AND localpart = $2 FOR UPDATE", domain,
-        localpart);
+    auto found =
+        w.exec_params("SELECT 1 FROM accounts WHERE domain = $1 AND localpart = $2 FOR UPDATE",
+                      domain, localpart);
     if (found.empty()) return false;
     w.exec_params0("DELETE FROM scram_credentials WHERE domain = $1 AND localpart = $2", domain,
                    localpart);
@@ -103,8 +103,7 @@ bool set_credentials(pqxx::connection& c, const std::string& domain,
 bool remove(pqxx::connection& c, const std::string& domain, const std::string& localpart) {
     pqxx::work w(c);
     auto removed = w.exec_params(
-        "DELETE FROM accounts WHERE domain = $1 AND localpart = $2 RETURNING 1", domain,
-        localpart);
+        "DELETE FROM accounts WHERE domain = $1 AND localpart = $2 RETURNING 1", domain, localpart);
     w.commit();
     return !removed.empty();
 }
