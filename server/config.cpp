@@ -2,13 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <toml++/toml.h>
 
 #include "protocol/jid.hpp"
 
@@ -20,7 +20,9 @@ ConfigError::ConfigError(const std::string& file, int line, const std::string& k
                          const std::string& message)
     : std::runtime_error(file + ":" + std::to_string(line) + ": " +
                          (key.empty() ? "" : key + ": ") + message),
-      file_(file), line_(line), key_(key) {}
+      file_(file),
+      line_(line),
+      key_(key) {}
 
 bool Config::serves(std::string_view domain) const {
     return std::find(hosts.begin(), hosts.end(), domain) != hosts.end();
@@ -29,9 +31,13 @@ bool Config::serves(std::string_view domain) const {
 namespace {
 
 constexpr std::array log_levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-constexpr std::array sasl_mechanisms = {
-    "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512",
-    "SCRAM-SHA-256",      "SCRAM-SHA-1",        "PLAIN"};
+constexpr std::array sasl_mechanisms = {"SCRAM-SHA-512-PLUS",
+                                        "SCRAM-SHA-256-PLUS",
+                                        "SCRAM-SHA-1-PLUS",
+                                        "SCRAM-SHA-512",
+                                        "SCRAM-SHA-256",
+                                        "SCRAM-SHA-1",
+                                        "PLAIN"};
 
 template <std::size_t N>
 bool one_of(const std::array<const char*, N>& names, const std::string& s) {
@@ -113,90 +119,124 @@ using Section = std::map<std::string, KeyHandler, std::less<>>;
 
 const std::map<std::string, Section, std::less<>>& sections() {
     static const std::map<std::string, Section, std::less<>> all = {
-        {"server", {
-            {"hosts", [](const Key& k) {
-                k.c.hosts = k.strings([&](const std::string& s, const toml::node& at) {
-                    auto prepared = protocol::Jid::prep_domain(s);
-                    if (!prepared) k.fail("\"" + s + "\" is not a valid domain name", &at);
-                    return *prepared;
-                });
-                if (k.c.hosts.empty()) k.fail("at least one host is needed");
-            }},
-            {"state_dir", [](const Key& k) {
-                k.c.state_dir = k.path();
-                if (k.c.state_dir.empty()) k.fail("must not be empty");
-            }},
-            {"threads", [](const Key& k) { k.c.threads = k.integer<unsigned>(0, 1024); }},
-        }},
-        {"c2s", {
-            {"address", [](const Key& k) {
-                std::string a = k.string();
-                unsigned char buf[16];
-                if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
-                    k.fail("\"" + a + "\" is not an IPv4 or IPv6 address");
-                k.c.c2s.address = a;
-            }},
-            {"port", [](const Key& k) { k.c.c2s.port = k.integer<std::uint16_t>(0, 65535); }},
-            {"direct_tls_port", [](const Key& k) { k.c.c2s.direct_tls_port = k.integer<std::uint16_t>(0, 65535); }},
-            {"require_tls", [](const Key& k) { k.c.c2s.require_tls = k.boolean(); }},
-            {"negotiation_timeout", [](const Key& k) { k.c.c2s.negotiation_timeout = k.seconds(1, 3600); }},
-            {"idle_timeout", [](const Key& k) { k.c.c2s.idle_timeout = k.seconds(1, 7 * 86400); }},
-            {"keepalive_interval", [](const Key& k) { k.c.c2s.keepalive_interval = k.seconds(1, 86400); }},
-        }},
-        {"tls", {
-            {"certificate", [](const Key& k) { k.c.tls.certificate = k.path(); }},
-            {"key", [](const Key& k) { k.c.tls.key = k.path(); }},
-            {"ciphers", [](const Key& k) { k.c.tls.ciphers = k.string(); }},
-        }},
-        {"auth", {
-            {"mechanisms", [](const Key& k) {
-                k.c.auth.mechanisms = k.strings([&](const std::string& s, const toml::node& at) {
-                    if (!one_of(sasl_mechanisms, s))
-                        k.fail("unknown mechanism \"" + s + "\"; known: " + joined(sasl_mechanisms), &at);
-                    return s;
-                });
-            }},
-            // RFC 7677 §4: at least 4096; the ceiling keeps one login well under a minute.
-            {"scram_iterations", [](const Key& k) {
-                k.c.auth.scram_iterations = k.integer<std::uint32_t>(4096, 10'000'000);
-            }},
-        }},
-        {"storage", {
-            {"postgres", [](const Key& k) { k.c.storage.postgres = k.string(); }},
-            {"threads", [](const Key& k) { k.c.storage.threads = k.integer<unsigned>(1, 64); }},
-        }},
-        {"limits", {
-            // RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes.
-            {"max_stanza_bytes", [](const Key& k) { k.c.limits.max_stanza_bytes = k.integer<std::size_t>(10000, 64 << 20); }},
-            {"max_depth", [](const Key& k) { k.c.limits.max_depth = k.integer<std::size_t>(4, 1024); }},
-            {"max_attributes", [](const Key& k) { k.c.limits.max_attributes = k.integer<std::size_t>(4, 4096); }},
-            {"max_outbound_bytes", [](const Key& k) {
-                k.c.limits.max_outbound_bytes = k.integer<std::size_t>(10000, std::int64_t{1} << 30);
-            }},
-            {"max_auth_failures", [](const Key& k) { k.c.limits.max_auth_failures = k.integer<unsigned>(1, 100); }},
-            {"max_connections", [](const Key& k) { k.c.limits.max_connections = k.integer<std::size_t>(1, 10'000'000); }},
-            {"max_connections_per_ip", [](const Key& k) {
-                k.c.limits.max_connections_per_ip = k.integer<std::size_t>(0, 10'000'000);
-            }},
-            {"read_rate_bytes", [](const Key& k) {
-                k.c.limits.read_rate_bytes = k.integer<std::size_t>(0, std::int64_t{1} << 40);
-            }},
-        }},
-        {"log", {
-            {"level", [](const Key& k) {
-                std::string level = k.string();
-                if (!one_of(log_levels, level))
-                    k.fail("unknown level \"" + level + "\"; known: " + joined(log_levels));
-                k.c.log.level = level;
-            }},
-        }},
+        {"server",
+         {
+             {"hosts",
+              [](const Key& k) {
+                  k.c.hosts = k.strings([&](const std::string& s, const toml::node& at) {
+                      auto prepared = protocol::Jid::prep_domain(s);
+                      if (!prepared) k.fail("\"" + s + "\" is not a valid domain name", &at);
+                      return *prepared;
+                  });
+                  if (k.c.hosts.empty()) k.fail("at least one host is needed");
+              }},
+             {"state_dir",
+              [](const Key& k) {
+                  k.c.state_dir = k.path();
+                  if (k.c.state_dir.empty()) k.fail("must not be empty");
+              }},
+             {"threads", [](const Key& k) { k.c.threads = k.integer<unsigned>(0, 1024); }},
+         }},
+        {"c2s",
+         {
+             {"address",
+              [](const Key& k) {
+                  std::string a = k.string();
+                  unsigned char buf[16];
+                  if (inet_pton(AF_INET, a.c_str(), buf) != 1 &&
+                      inet_pton(AF_INET6, a.c_str(), buf) != 1)
+                      k.fail("\"" + a + "\" is not an IPv4 or IPv6 address");
+                  k.c.c2s.address = a;
+              }},
+             {"port", [](const Key& k) { k.c.c2s.port = k.integer<std::uint16_t>(0, 65535); }},
+             {"direct_tls_port",
+              [](const Key& k) { k.c.c2s.direct_tls_port = k.integer<std::uint16_t>(0, 65535); }},
+             {"require_tls", [](const Key& k) { k.c.c2s.require_tls = k.boolean(); }},
+             {"negotiation_timeout",
+              [](const Key& k) { k.c.c2s.negotiation_timeout = k.seconds(1, 3600); }},
+             {"idle_timeout", [](const Key& k) { k.c.c2s.idle_timeout = k.seconds(1, 7 * 86400); }},
+             {"keepalive_interval",
+              [](const Key& k) { k.c.c2s.keepalive_interval = k.seconds(1, 86400); }},
+         }},
+        {"tls",
+         {
+             {"certificate", [](const Key& k) { k.c.tls.certificate = k.path(); }},
+             {"key", [](const Key& k) { k.c.tls.key = k.path(); }},
+             {"ciphers", [](const Key& k) { k.c.tls.ciphers = k.string(); }},
+         }},
+        {"auth",
+         {
+             {"mechanisms",
+              [](const Key& k) {
+                  k.c.auth.mechanisms = k.strings([&](const std::string& s, const toml::node& at) {
+                      if (!one_of(sasl_mechanisms, s))
+                          k.fail(
+                              "unknown mechanism \"" + s + "\"; known: " + joined(sasl_mechanisms),
+                              &at);
+                      return s;
+                  });
+              }},
+             // RFC 7677 §4: at least 4096; the ceiling keeps one login well under a minute.
+             {"scram_iterations",
+              [](const Key& k) {
+                  k.c.auth.scram_iterations = k.integer<std::uint32_t>(4096, 10'000'000);
+              }},
+         }},
+        {"storage",
+         {
+             {"postgres", [](const Key& k) { k.c.storage.postgres = k.string(); }},
+             {"threads", [](const Key& k) { k.c.storage.threads = k.integer<unsigned>(1, 64); }},
+         }},
+        {"limits",
+         {
+             // RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes.
+             {"max_stanza_bytes",
+              [](const Key& k) {
+                  k.c.limits.max_stanza_bytes = k.integer<std::size_t>(10000, 64 << 20);
+              }},
+             {"max_depth",
+              [](const Key& k) { k.c.limits.max_depth = k.integer<std::size_t>(4, 1024); }},
+             {"max_attributes",
+              [](const Key& k) { k.c.limits.max_attributes = k.integer<std::size_t>(4, 4096); }},
+             {"max_outbound_bytes",
+              [](const Key& k) {
+                  k.c.limits.max_outbound_bytes =
+                      k.integer<std::size_t>(10000, std::int64_t{1} << 30);
+              }},
+             {"max_auth_failures",
+              [](const Key& k) { k.c.limits.max_auth_failures = k.integer<unsigned>(1, 100); }},
+             {"max_connections",
+              [](const Key& k) {
+                  k.c.limits.max_connections = k.integer<std::size_t>(1, 10'000'000);
+              }},
+             {"max_connections_per_ip",
+              [](const Key& k) {
+                  k.c.limits.max_connections_per_ip = k.integer<std::size_t>(0, 10'000'000);
+              }},
+             {"read_rate_bytes",
+              [](const Key& k) {
+                  k.c.limits.read_rate_bytes = k.integer<std::size_t>(0, std::int64_t{1} << 40);
+              }},
+         }},
+        {"log",
+         {
+             {"level",
+              [](const Key& k) {
+                  std::string level = k.string();
+                  if (!one_of(log_levels, level))
+                      k.fail("unknown level \"" + level + "\"; known: " + joined(log_levels));
+                  k.c.log.level = level;
+              }},
+         }},
     };
     return all;
 }
 
 toml::table parse(const fs::path& file) {
     std::ifstream probe(file);
-    if (!probe) throw ConfigError(file.string(), 0, "", std::string("cannot open: ") + std::strerror(errno));
+    if (!probe)
+        throw ConfigError(file.string(), 0, "",
+                          std::string("cannot open: ") + std::strerror(errno));
     try {
         return toml::parse_file(file.string());
     } catch (const toml::parse_error& e) {

@@ -135,7 +135,12 @@ void Session::send_features() {
             cb.add_child("channel-binding").set_attr("type", "tls-server-end-point");
         }
     }
-    // XEP-0478: the limits this stream enforces.
+    // XEP-0478: the limits this stream enforces (not in clear text, where the only
+    // feature is the way to TLS).
+    if (!is_tls() && ctx_.config.c2s.require_tls) {
+        send(features);
+        return;
+    }
     auto& limits = features.add_child("limits", std::string(ns::stream_limits));
     limits.add_child("max-bytes").add_text(std::to_string(ctx_.config.limits.max_stanza_bytes));
     limits.add_child("idle-seconds").add_text(std::to_string(ctx_.config.c2s.idle_timeout.count()));
@@ -246,7 +251,8 @@ asio::awaitable<void> Session::handle_sasl(Element el) {
             send_failure(Failure::malformed_request);
             co_return;
         }
-        outcome = co_await sasl_->respond(data.value_or(std::string()));
+        std::string response = data ? std::move(*data) : std::string();  // a named local: see lookup()
+        outcome = co_await sasl_->respond(std::move(response));
     }
     if (state_ == State::closing) co_return;
     switch (outcome.kind) {

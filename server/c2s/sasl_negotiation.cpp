@@ -53,10 +53,14 @@ SaslNegotiation::SaslNegotiation(const Config& config, storage::Database& db, st
 
 boost::asio::awaitable<std::optional<std::vector<protocol::sasl::ScramCredential>>> SaslNegotiation::lookup(
     const std::string& localpart) {
-    auto result = co_await db_.run<std::vector<protocol::sasl::ScramCredential>>(
-        domain_ + "/" + localpart,
-        [d = domain_, l = localpart](pqxx::connection& c) { return storage::user_store::credentials(c, d, l); },
-        boost::asio::use_awaitable);
+    // Named locals, not temporaries inside the co_await expression: GCC 12 relocates
+    // such temporaries bitwise, which corrupts std::string members.
+    const std::string key = domain_ + "/" + localpart;
+    auto query = [d = domain_, l = localpart](pqxx::connection& c) {
+        return storage::user_store::credentials(c, d, l);
+    };
+    auto result = co_await db_.run<std::vector<protocol::sasl::ScramCredential>>(key, std::move(query),
+                                                                                  boost::asio::use_awaitable);
     if (!result) {
         spdlog::error("sasl_lookup_failed domain={} error={}", domain_, result.error().message());
         co_return std::nullopt;

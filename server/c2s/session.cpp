@@ -126,29 +126,44 @@ asio::awaitable<bool> Session::tls_handshake() {
 }
 
 asio::awaitable<void> Session::watchdog() {
+    // One timer per session that sleeps until the nearest deadline, so an idle
+    // connection costs one wake-up per keepalive interval.
     const auto& c = ctx_.config.c2s;
     boost::asio::steady_timer t(socket_.get_executor());
+    watchdog_timer_ = &t;
     auto self = shared_from_this();
+    const auto closing_grace = std::chrono::seconds(5);
     while (!finished_) {
-        t.expires_after(std::chrono::seconds(1));
+        auto next = last_read_ + c.idle_timeout;
+        if (state_ == State::closing) {
+            next = last_write_ + closing_grace;
+        } else {
+            if (state_ != State::bound) next = std::min(next, opened_at_ + c.negotiation_timeout);
+            next = std::min(next, last_write_ + c.keepalive_interval);
+        }
+        t.expires_at(next + std::chrono::milliseconds(1));
         boost::system::error_code ec;
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (finished_) break;
         const auto now = Clock::now();
         if (state_ == State::closing) {
             // A peer that does not read our closing bytes is cut off.
-            if (now - last_write_ > std::chrono::seconds(5)) shutdown_transport();
+            if (now - last_write_ >= closing_grace) shutdown_transport();
             continue;
         }
-        if (state_ != State::bound && now - opened_at_ > c.negotiation_timeout) {
+        if (state_ != State::bound && now - opened_at_ >= c.negotiation_timeout) {
             close(StreamErrorCondition::connection_timeout, "negotiation took too long");
-        } else if (now - last_read_ > c.idle_timeout) {
+        } else if (now - last_read_ >= c.idle_timeout) {
             close(StreamErrorCondition::connection_timeout, "idle");
-        } else if (header_sent_ && state_ != State::awaiting_tls_handshake && !writing_ &&
-                   now - last_write_ > c.keepalive_interval) {
-            send_raw(" ");  // whitespace keepalive (RFC 6120 §4.6.1)
+        } else if (now - last_write_ >= c.keepalive_interval) {
+            if (header_sent_ && state_ != State::awaiting_tls_handshake && !writing_) {
+                send_raw(" ");  // whitespace keepalive (RFC 6120 §4.6.1)
+            } else {
+                last_write_ = now;  // nothing may be sent now; look again one interval later
+            }
         }
     }
+    watchdog_timer_ = nullptr;
 }
 
 void Session::send(const protocol::xml::Element& el) {
@@ -213,6 +228,7 @@ void Session::close(StreamErrorCondition condition, std::string_view text) {
     out_ += "</stream:stream>";
     last_write_ = Clock::now();
     shutdown_after_flush_ = true;
+    if (watchdog_timer_) watchdog_timer_->cancel();  // re-arm for the closing grace period
     flush();
 }
 
@@ -223,6 +239,7 @@ void Session::close_gracefully() {
     out_ += "</stream:stream>";
     last_write_ = Clock::now();
     shutdown_after_flush_ = true;
+    if (watchdog_timer_) watchdog_timer_->cancel();  // re-arm for the closing grace period
     flush();
 }
 
@@ -243,6 +260,7 @@ void Session::finish() {
     state_ = State::closing;
     shutdown_transport();
     timer_.cancel();
+    if (watchdog_timer_) watchdog_timer_->cancel();
     if (!jid_.empty() && jid_.has_resource()) {
         ctx_.sessions.unbind(jid_, id_);
         modules::SessionClosed ev{jid_, id_, bound_presence_available_};

@@ -97,6 +97,7 @@ private:
     bool shutdown_after_flush_ = false;
     bool finished_ = false;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer* watchdog_timer_ = nullptr;  // lives in watchdog()'s frame
     std::chrono::steady_clock::time_point opened_at_, last_read_, last_write_;
 
     // stream and identity

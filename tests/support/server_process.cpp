@@ -1,0 +1,317 @@
+#include "support/server_process.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include "support/test_failures.hpp"
+
+namespace parley::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string toml_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+std::string random_hex(std::size_t n) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += digits[rng() % 16];
+    return out;
+}
+
+bool accepts_connection(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // A blocking connect on loopback is answered at once: accepted or refused.
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// PARLEYD_WRAPPER="valgrind -q" (split at spaces) runs parleyd under a tool, for
+// debugging a crash that only an integration test provokes.
+std::vector<std::string> parleyd_command(const std::filesystem::path& config) {
+    std::vector<std::string> argv;
+    if (const char* wrapper = std::getenv("PARLEYD_WRAPPER")) {
+        std::istringstream words(wrapper);
+        for (std::string w; words >> w;) argv.push_back(w);
+    }
+    argv.insert(argv.end(), {PARLEYD_PATH, "--config", config.string()});
+    return argv;
+}
+
+}  // namespace
+
+std::pair<std::uint16_t, std::uint16_t> pick_free_ports() {
+    int fds[2];
+    std::uint16_t ports[2];
+    for (int i = 0; i < 2; ++i) {
+        fds[i] = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fds[i] >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fds[i], reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        ports[i] = ntohs(addr.sin_port);
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return {ports[0], ports[1]};
+}
+
+// ---- TempDir ------------------------------------------------------------------------
+
+TempDir::TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/parley-it-XXXXXX";
+    if (!::mkdtemp(pattern.data())) {
+        FAIL("cannot create a temporary directory from " << pattern << ": " << std::string(std::strerror(errno)));
+    }
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+// ---- TestDatabase -------------------------------------------------------------------
+
+TestDatabase::TestDatabase() {
+    const char* host = std::getenv("PGHOST");
+    if (!host || !*host) {
+        FAIL("PGHOST is not set: run the integration tests through scripts/test, which starts "
+             "a private PostgreSQL cluster and sets PGHOST/PGPORT/PGUSER");
+    }
+    static std::atomic<unsigned> counter{0};
+    name_ = "parley_it_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
+            random_hex(8);
+    auto r = run_command({"createdb", name_}, 30s);
+    if (r.exit_code != 0) {
+        std::string db = name_;
+        name_.clear();  // nothing to drop
+        FAIL("createdb " << db << " failed (exit " << r.exit_code << "): " << r.output);
+    }
+}
+
+TestDatabase::~TestDatabase() {
+    if (name_.empty()) return;
+    // --force ends connections a killed server may have left behind.
+    auto r = run_command({"dropdb", "--if-exists", "--force", name_}, 30s);
+    if (r.exit_code != 0) {
+        std::fprintf(stderr, "warning: dropdb %s failed: %s\n", name_.c_str(), r.output.c_str());
+    }
+}
+
+// ---- ServerProcess ------------------------------------------------------------------
+
+ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options)) {
+    config_file_ = dir_.path() / "parley.toml";
+    state_dir_ = dir_.path() / "state";
+    log_file_ = dir_.path() / "parleyd.log";
+    std::filesystem::create_directories(state_dir_);
+    std::tie(port_, direct_tls_port_) = pick_free_ports();
+    write_config();
+
+    log_fd_ = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    REQUIRE_MESSAGE(log_fd_ >= 0, "cannot create " << log_file_);
+
+    auto migrate = ctl({"migrate"});
+    if (migrate.exit_code != 0) {
+        FAIL("parleyctl migrate failed (exit " << migrate.exit_code << "):\n"
+                                               << migrate.output << "\nconfig:\n"
+                                               << read_file(config_file_));
+    }
+    start();
+}
+
+ServerProcess::~ServerProcess() {
+    // Every test also checks that the server neither died on its own nor failed to
+    // shut down cleanly.
+    if (process_.started() && process_.has_exited() && !stopping_) {
+        FAIL_CHECK("parleyd died during the test with status " << *process_.exit_status());
+    } else if (process_.started() && !process_.exit_status()) {
+        auto status = stop(10s);
+        if (status != 0) FAIL_CHECK("parleyd exited with status " << status.value_or(-1) << " after SIGTERM");
+    }
+    if (current_test_failed()) {
+        std::fprintf(stderr,
+                     "---- parleyd stderr (%s, ports %u/%u, database %s) ----\n%s\n"
+                     "---- end of parleyd stderr ----\n",
+                     config_file_.c_str(), port_, direct_tls_port_, database_.name().c_str(),
+                     log().c_str());
+    }
+    if (log_fd_ >= 0) ::close(log_fd_);
+}
+
+void ServerProcess::write_config() const {
+    const auto& o = options_;
+    std::ostringstream c;
+    c << "# written by tests/support/server_process.cpp\n"
+      << "[server]\n"
+      << "hosts = [" << toml_string(domain_) << "]\n"
+      << "state_dir = " << toml_string(state_dir_.string()) << "\n"
+      << "threads = 1\n\n"
+      << "[c2s]\n"
+      << "address = \"127.0.0.1\"\n"
+      << "port = " << port_ << "\n"
+      << "direct_tls_port = " << direct_tls_port_ << "\n"
+      << "require_tls = " << (o.require_tls ? "true" : "false") << "\n"
+      << "negotiation_timeout = " << o.negotiation_timeout << "\n"
+      << "idle_timeout = " << o.idle_timeout << "\n"
+      << "keepalive_interval = " << o.keepalive_interval << "\n\n"
+      << "[tls]\n"
+      << "certificate = \"\"\n"
+      << "key = \"\"\n\n"
+      << "[auth]\n"
+      << "mechanisms = [";
+    for (std::size_t i = 0; i < o.mechanisms.size(); ++i) {
+        c << (i ? ", " : "") << toml_string(o.mechanisms[i]);
+    }
+    c << "]\n\n"
+      << "[storage]\n"
+      << "postgres = " << toml_string("dbname=" + database_.name()) << "\n"
+      << "threads = 1\n\n"
+      << "[limits]\n";
+    auto limit = [&](const char* key, const auto& value) {
+        if (value) c << key << " = " << *value << "\n";
+    };
+    limit("max_stanza_bytes", o.max_stanza_bytes);
+    limit("max_depth", o.max_depth);
+    limit("max_attributes", o.max_attributes);
+    limit("max_outbound_bytes", o.max_outbound_bytes);
+    limit("max_auth_failures", o.max_auth_failures);
+    limit("max_connections", o.max_connections);
+    limit("max_connections_per_ip", o.max_connections_per_ip);
+    c << "\n[log]\n"
+      << "level = " << toml_string(o.log_level) << "\n";
+    if (!o.extra_toml.empty()) c << "\n" << o.extra_toml << "\n";
+
+    std::ofstream out(config_file_);
+    out << c.str();
+    REQUIRE_MESSAGE(out.good(), "cannot write " << config_file_);
+}
+
+CommandResult ServerProcess::ctl(const std::vector<std::string>& args,
+                                 std::chrono::milliseconds timeout) const {
+    std::vector<std::string> argv{PARLEYCTL_PATH, "--config", config_file_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, timeout);
+}
+
+void ServerProcess::add_user(std::string_view jid, std::string_view password) {
+    std::string full(jid);
+    if (full.find('@') == std::string::npos) full += "@" + domain_;
+    auto r = ctl({"adduser", full, "--password", std::string(password)});
+    if (r.exit_code != 0) {
+        FAIL("parleyctl adduser " << full << " failed (exit " << r.exit_code << "): " << r.output);
+    }
+}
+
+void ServerProcess::start() {
+    REQUIRE_MESSAGE(!is_running(), "parleyd is already running");
+    stopping_ = false;
+    static const char marker[] = "\n==== parleyd started by the test harness ====\n";
+    (void)!::write(log_fd_, marker, sizeof marker - 1);
+    try {
+        process_ = ChildProcess::spawn(parleyd_command(config_file_), log_fd_);
+    } catch (const std::exception& e) {
+        FAIL(e.what());
+    }
+    if (!wait_until_listening(20s)) {
+        bool exited = process_.has_exited();
+        std::string status =
+            exited ? "exited with status " + std::to_string(*process_.exit_status())
+                   : "still not listening after 20 s";
+        process_.kill_and_reap();
+        FAIL("parleyd " << status << " (ports " << port_ << "/" << direct_tls_port_
+                        << "); its stderr:\n"
+                        << log());
+    }
+}
+
+bool ServerProcess::wait_until_listening(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    bool main_ok = false, direct_ok = false;
+    while (Clock::now() < deadline) {
+        if (process_.has_exited()) return false;
+        main_ok = main_ok || accepts_connection(port_);
+        direct_ok = direct_ok || accepts_connection(direct_tls_port_);
+        if (main_ok && direct_ok) return true;
+        // Nothing to wait on for "the port is open"; pausing on the child's exit event
+        // at least ends the wait early when it dies.
+        process_.wait_exit_event(25ms);
+    }
+    return false;
+}
+
+std::optional<int> ServerProcess::stop(std::chrono::milliseconds timeout) {
+    if (!process_.started() || process_.exit_status()) return std::nullopt;
+    stopping_ = true;
+    process_.send_signal(SIGTERM);
+    auto status = process_.wait_exit(timeout);
+    if (!status) {
+        std::fprintf(stderr, "parleyd (pid %d) did not exit within %lld ms of SIGTERM: killed\n",
+                     process_.pid(), static_cast<long long>(timeout.count()));
+        process_.kill_and_reap();
+        status = process_.exit_status();
+    }
+    return status;
+}
+
+void ServerProcess::restart() {
+    stop();
+    start();
+}
+
+bool ServerProcess::is_running() { return process_.started() && !process_.has_exited(); }
+
+std::string ServerProcess::log() const { return read_file(log_file_); }
+
+bool ServerProcess::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (log().find(text) != std::string::npos) return true;
+        if (Clock::now() >= deadline) return false;
+        if (process_.wait_exit_event(20ms)) return log().find(text) != std::string::npos;
+    }
+}
+
+}  // namespace parley::test
