@@ -37,7 +37,8 @@ ConfigError error_for(const std::string& text) {
         load_config(file);
     } catch (const ConfigError& e) {
         CHECK(e.file() == file.string());
-        CHECK(std::string(e.what()).rfind(file.string() + ":" + std::to_string(e.line()) + ": ", 0) == 0);
+        CHECK(std::string(e.what()).rfind(file.string() + ":" + std::to_string(e.line()) + ": ",
+                                          0) == 0);
         return e;
     }
     FAIL("no ConfigError for:\n" << text);
@@ -230,19 +231,22 @@ TEST_CASE("hosts must be valid, distinct and present") {
 TEST_CASE("enumerations accept only their names") {
     auto e = error_for("[log]\nlevel = \"verbose\"\n");
     CHECK(e.key() == "log.level");
-    CHECK(std::string(e.what()).find("trace debug info warn error critical off") != std::string::npos);
+    CHECK(std::string(e.what()).find("trace debug info warn error critical off") !=
+          std::string::npos);
     for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
         TempDir dir;
-        CHECK(load_config(dir.write(std::string("[log]\nlevel = \"") + level + "\"\n")).log.level == level);
+        CHECK(load_config(dir.write(std::string("[log]\nlevel = \"") + level + "\"\n")).log.level ==
+              level);
     }
     e = error_for("[auth]\nmechanisms = [\"SCRAM-SHA-1\",\n \"DIGEST-MD5\"]\n");
     CHECK(e.key() == "auth.mechanisms");
     CHECK(e.line() == 3);
     CHECK(error_for("[auth]\nmechanisms = [\"PLAIN\", \"PLAIN\"]\n").key() == "auth.mechanisms");
     TempDir dir;
-    auto all = load_config(dir.write(
-        "[auth]\nmechanisms = [\"SCRAM-SHA-512-PLUS\", \"SCRAM-SHA-256-PLUS\", \"SCRAM-SHA-1-PLUS\","
-        " \"SCRAM-SHA-512\", \"SCRAM-SHA-256\", \"SCRAM-SHA-1\", \"PLAIN\"]\n"));
+    auto all = load_config(
+        dir.write("[auth]\nmechanisms = [\"SCRAM-SHA-512-PLUS\", \"SCRAM-SHA-256-PLUS\", "
+                  "\"SCRAM-SHA-1-PLUS\","
+                  " \"SCRAM-SHA-512\", \"SCRAM-SHA-256\", \"SCRAM-SHA-1\", \"PLAIN\"]\n"));
     CHECK(all.auth.mechanisms.size() == 7);
 }
 

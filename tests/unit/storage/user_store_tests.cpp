@@ -20,10 +20,10 @@
 
 namespace asio = boost::asio;
 namespace us = parley::storage::user_store;
-using parley::storage::Database;
-using parley::storage::errc;
 using parley::protocol::sasl::Hash;
 using parley::protocol::sasl::ScramCredential;
+using parley::storage::Database;
+using parley::storage::errc;
 
 namespace {
 
@@ -107,8 +107,10 @@ TEST_CASE("migrate creates the schema once, and again is a no-op") {
         return db.run_sync<std::vector<std::string>>("", [](pqxx::connection& c) {
             std::vector<std::string> out;
             pqxx::read_transaction t(c);
-            for (const auto& row : t.exec("SELECT version, name, applied_at FROM schema_version ORDER BY version"))
-                out.push_back(row[0].c_str() + std::string(" ") + row[1].c_str() + " " + row[2].c_str());
+            for (const auto& row :
+                 t.exec("SELECT version, name, applied_at FROM schema_version ORDER BY version"))
+                out.push_back(row[0].c_str() + std::string(" ") + row[1].c_str() + " " +
+                              row[2].c_str());
             return out;
         });
     };
@@ -148,25 +150,32 @@ TEST_CASE("accounts and credentials round-trip") {
     };
 
     CHECK_FALSE(in_db([](pqxx::connection& c) { return us::exists(c, "example.org", "alice"); }));
-    CHECK(in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }).empty());
-    CHECK(in_db([](pqxx::connection& c) { return us::create(c, "example.org", "alice", creds('a')); }));
-    CHECK_FALSE(in_db([](pqxx::connection& c) { return us::create(c, "example.org", "alice", creds('x')); }));
+    CHECK(in_db([](pqxx::connection& c) {
+              return us::credentials(c, "example.org", "alice");
+          }).empty());
+    CHECK(in_db(
+        [](pqxx::connection& c) { return us::create(c, "example.org", "alice", creds('a')); }));
+    CHECK_FALSE(in_db(
+        [](pqxx::connection& c) { return us::create(c, "example.org", "alice", creds('x')); }));
     CHECK(in_db([](pqxx::connection& c) { return us::exists(c, "example.org", "alice"); }));
     // Same localpart on another virtual host is another account.
     CHECK_FALSE(in_db([](pqxx::connection& c) { return us::exists(c, "example.net", "alice"); }));
-    check_same(in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }),
-               creds('a'));
+    check_same(
+        in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }),
+        creds('a'));
 
     CHECK(in_db([](pqxx::connection& c) {
         return us::set_credentials(c, "example.org", "alice", {cred(Hash::sha256, 'b')});
     }));
-    check_same(in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }),
-               {cred(Hash::sha256, 'b')});
+    check_same(
+        in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }),
+        {cred(Hash::sha256, 'b')});
     CHECK_FALSE(in_db([](pqxx::connection& c) {
         return us::set_credentials(c, "example.org", "nobody", creds('c'));
     }));
 
-    CHECK(in_db([](pqxx::connection& c) { return us::create(c, "example.net", "zed", creds('z')); }));
+    CHECK(
+        in_db([](pqxx::connection& c) { return us::create(c, "example.net", "zed", creds('z')); }));
     CHECK(in_db([](pqxx::connection& c) { return us::create(c, "example.org", "bob", {}); }));
     CHECK(in_db([](pqxx::connection& c) { return us::list(c, ""); }) ==
           std::vector<std::string>{"alice@example.org", "bob@example.org", "zed@example.net"});
@@ -176,10 +185,13 @@ TEST_CASE("accounts and credentials round-trip") {
     CHECK(in_db([](pqxx::connection& c) { return us::remove(c, "example.org", "alice"); }));
     CHECK_FALSE(in_db([](pqxx::connection& c) { return us::remove(c, "example.org", "alice"); }));
     CHECK_FALSE(in_db([](pqxx::connection& c) { return us::exists(c, "example.org", "alice"); }));
-    CHECK(in_db([](pqxx::connection& c) { return us::credentials(c, "example.org", "alice"); }).empty());
+    CHECK(in_db([](pqxx::connection& c) {
+              return us::credentials(c, "example.org", "alice");
+          }).empty());
     auto leftover = in_db([](pqxx::connection& c) {
         pqxx::read_transaction t(c);
-        return t.exec1("SELECT count(*) FROM scram_credentials WHERE localpart = 'alice'")[0].as<int>();
+        return t.exec1("SELECT count(*) FROM scram_credentials WHERE localpart = 'alice'")[0]
+            .as<int>();
     });
     CHECK(leftover == 0);
 }
@@ -190,37 +202,48 @@ TEST_CASE("create_many inserts in bulk and skips accounts that exist") {
     Database db(tdb.conninfo(), 1);
     migrate(db);
     REQUIRE(db.run_sync<bool>("", [](pqxx::connection& c) {
-        return us::create(c, "example.org", "user7", creds('p'));
-    }).value());
+                  return us::create(c, "example.org", "user7", creds('p'));
+              }).value());
 
     std::vector<us::NewAccount> batch;
     for (int i = 0; i < 2000; ++i)
-        batch.push_back({"example.org", "user" + std::to_string(i), creds(static_cast<char>('a' + i % 20))});
+        batch.push_back(
+            {"example.org", "user" + std::to_string(i), creds(static_cast<char>('a' + i % 20))});
     batch.push_back({"example.org", "user5", creds('Z')});  // a duplicate inside the batch
     batch.push_back({"example.net", "user5", {}});          // same name, other host, no creds
 
-    auto created = db.run_sync<std::size_t>("", [&](pqxx::connection& c) { return us::create_many(c, batch); });
+    auto created = db.run_sync<std::size_t>(
+        "", [&](pqxx::connection& c) { return us::create_many(c, batch); });
     REQUIRE(created.has_value());
     CHECK(*created == 2000);  // 2000 + 2 rows, minus user7 (exists) and the second user5
 
-    auto check_creds = [&](std::string domain, std::string local, std::vector<ScramCredential> want) {
+    auto check_creds = [&](std::string domain, std::string local,
+                           std::vector<ScramCredential> want) {
         auto got = db.run_sync<std::vector<ScramCredential>>(
             "", [&](pqxx::connection& c) { return us::credentials(c, domain, local); });
         REQUIRE(got.has_value());
         check_same(*got, want);
     };
-    check_creds("example.org", "user7", creds('p'));         // untouched
-    check_creds("example.org", "user5", creds('a' + 5));     // the first of the two wins
+    check_creds("example.org", "user7", creds('p'));      // untouched
+    check_creds("example.org", "user5", creds('a' + 5));  // the first of the two wins
     check_creds("example.org", "user1999", creds('a' + 1999 % 20));
     check_creds("example.net", "user5", {});
-    CHECK(db.run_sync<bool>("", [](pqxx::connection& c) { return us::exists(c, "example.net", "user5"); }).value());
-    CHECK(db.run_sync<std::size_t>("", [](pqxx::connection& c) { return us::list(c, "").size(); }).value() == 2001);  // user0..user1999 and example.net/user5
+    CHECK(db.run_sync<bool>("", [](pqxx::connection& c) {
+                return us::exists(c, "example.net", "user5");
+            }).value());
+    // user0..user1999 and example.net/user5
+    auto count =
+        db.run_sync<std::size_t>("", [](pqxx::connection& c) { return us::list(c, "").size(); });
+    CHECK(count.value() == 2001);
 
     // Everything again: nothing new.
-    created = db.run_sync<std::size_t>("", [&](pqxx::connection& c) { return us::create_many(c, batch); });
+    created = db.run_sync<std::size_t>(
+        "", [&](pqxx::connection& c) { return us::create_many(c, batch); });
     REQUIRE(created.has_value());
     CHECK(*created == 0);
-    CHECK(db.run_sync<std::size_t>("", [](pqxx::connection& c) { return us::create_many(c, {}); }).value() == 0);
+    CHECK(db.run_sync<std::size_t>("", [](pqxx::connection& c) {
+                return us::create_many(c, {});
+            }).value() == 0);
 }
 
 TEST_CASE("Database::run works on a database thread and resumes on the caller's") {
@@ -234,7 +257,8 @@ TEST_CASE("Database::run works on a database thread and resumes on the caller's"
         io,
         [&]() -> asio::awaitable<void> {
             auto r = co_await db.run<std::thread::id>(
-                "alice@example.org", [](pqxx::connection& c) {
+                "alice@example.org",
+                [](pqxx::connection& c) {
                     pqxx::read_transaction(c).exec1("SELECT 1");
                     return std::this_thread::get_id();
                 },
@@ -245,7 +269,8 @@ TEST_CASE("Database::run works on a database thread and resumes on the caller's"
 
             // Errors come back as values on the caller's thread too.
             auto bad = co_await db.run<void>(
-                "alice@example.org", [](pqxx::connection& c) { pqxx::work(c).exec("SELECT nonsense FROM nowhere"); },
+                "alice@example.org",
+                [](pqxx::connection& c) { pqxx::work(c).exec("SELECT nonsense FROM nowhere"); },
                 asio::use_awaitable);
             CHECK(bad.error() == errc::query_failed);
             CHECK(std::this_thread::get_id() == caller);
@@ -264,10 +289,10 @@ TEST_CASE("work for one key runs in order on one thread") {
     std::vector<int> seen;  // touched only by the one thread serving "bob"
     int completed = 0;
     for (int i = 0; i < 50; ++i)
-        db.run<void>("bob", [&seen, i](pqxx::connection&) { seen.push_back(i); },
-                     asio::bind_executor(io, [&](parley::storage::Result<void> r) {
-                         completed += r.has_value();
-                     }));
+        db.run<void>(
+            "bob", [&seen, i](pqxx::connection&) { seen.push_back(i); },
+            asio::bind_executor(
+                io, [&](parley::storage::Result<void> r) { completed += r.has_value(); }));
     auto snapshot = db.run_sync<std::vector<int>>("bob", [&](pqxx::connection&) { return seen; });
     io.run();  // the 50 completions, posted before the snapshot job ran
     CHECK(completed == 50);
@@ -288,7 +313,8 @@ TEST_CASE("failures become storage error codes") {
     }
     SUBCASE("a malformed conninfo is unavailable") {
         Database db("this is not a conninfo", 1);
-        CHECK(db.run_sync<int>("", [](pqxx::connection&) { return 1; }).error() == errc::unavailable);
+        CHECK(db.run_sync<int>("", [](pqxx::connection&) { return 1; }).error() ==
+              errc::unavailable);
     }
     SUBCASE("a unique violation is a conflict; a connection is remade after it breaks") {
         TestDatabase tdb;
