@@ -1,0 +1,79 @@
+#pragma once
+// One XMPP client connection of the load generator: TCP, STARTTLS or direct TLS
+// (XEP-0368), SCRAM-SHA-256, resource binding, initial presence; then a read loop that
+// hands each stanza to a callback. Call only on the io_context's (single) thread.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "protocol/xml/stream_parser.hpp"
+#include "scram_client.hpp"
+
+namespace parley::bench {
+
+struct ServerAddress {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 5222;
+    bool direct_tls = false;
+    std::string domain = "localhost";
+};
+
+class BenchClient : protocol::xml::StreamParser::Handler {
+public:
+    using StanzaHandler = std::function<void(const protocol::xml::Element&)>;
+
+    BenchClient(boost::asio::io_context& io, boost::asio::ssl::context& tls, const ServerAddress& server,
+                std::string localpart, std::string password, ScramKeyCache& keys);
+    ~BenchClient() override;
+
+    // Connects and logs in; throws std::runtime_error naming the failed step. When the
+    // client is not logged in `timeout` after the call, its socket is closed.
+    // After bind it sends initial presence and waits for the reply to a ping, so the
+    // server has handled the whole login when this returns.
+    boost::asio::awaitable<void> login(std::chrono::milliseconds timeout);
+
+    // After login: reads stanzas in the background and passes each to `handler`.
+    void start_reading(StanzaHandler handler);
+    // Queues raw XML for sending (in order, one write in flight at a time).
+    void send(std::string xml);
+    // Closes the stream and waits up to `grace` for the server to close its side.
+    boost::asio::awaitable<void> close(std::chrono::milliseconds grace);
+    // Closes the socket at once: every pending operation ends.
+    void abort();
+
+    const std::string& bare_jid() const { return bare_jid_; }
+    const std::string& full_jid() const { return full_jid_; }
+    bool is_open() const { return open_; }
+
+private:
+    void on_stream_open(protocol::xml::StreamHeader header) override;
+    void on_stanza(protocol::xml::Element stanza) override;
+    void on_stream_close() override;
+
+    boost::asio::awaitable<protocol::xml::Element> next_stanza(const char* step);
+    boost::asio::awaitable<void> read_more(const char* step);
+    boost::asio::awaitable<void> read_loop();
+    void open_stream();
+    void start_write();
+
+    ServerAddress server_;
+    std::string localpart_, password_, bare_jid_, full_jid_;
+    ScramKeyCache& keys_;
+    boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+    boost::asio::steady_timer deadline_, close_wait_;
+    protocol::xml::StreamParser parser_;
+    std::deque<protocol::xml::Element> inbox_;
+    StanzaHandler handler_;
+    std::string out_, writing_buf_;
+    char read_buf_[16384];
+    bool tls_ = false, open_ = false, writing_ = false, reading_ = false, server_closed_ = false;
+};
+
+}  // namespace parley::bench
