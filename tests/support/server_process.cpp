@@ -63,6 +63,13 @@ std::string read_file(const std::filesystem::path& path) {
     return ss.str();
 }
 
+// PARLEYD=/path/parleyd and PARLEYCTL=/path/parleyctl test other builds than the one
+// these tests were compiled with.
+std::string binary(const char* env, const char* built) {
+    const char* path = std::getenv(env);
+    return path && *path ? path : built;
+}
+
 // PARLEYD_WRAPPER="valgrind -q" (split at spaces) runs parleyd under a tool, for
 // debugging a crash that only an integration test provokes.
 std::vector<std::string> parleyd_command(const std::filesystem::path& config) {
@@ -71,7 +78,7 @@ std::vector<std::string> parleyd_command(const std::filesystem::path& config) {
         std::istringstream words(wrapper);
         for (std::string w; words >> w;) argv.push_back(w);
     }
-    argv.insert(argv.end(), {PARLEYD_PATH, "--config", config.string()});
+    argv.insert(argv.end(), {binary("PARLEYD", PARLEYD_PATH), "--config", config.string()});
     return argv;
 }
 
@@ -231,7 +238,7 @@ void ServerProcess::write_config() const {
 
 CommandResult ServerProcess::ctl(const std::vector<std::string>& args,
                                  std::chrono::milliseconds timeout) const {
-    std::vector<std::string> argv{PARLEYCTL_PATH, "--config", config_file_.string()};
+    std::vector<std::string> argv{binary("PARLEYCTL", PARLEYCTL_PATH), "--config", config_file_.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, timeout);
 }

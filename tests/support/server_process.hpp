@@ -90,6 +90,8 @@ public:
     std::optional<int> stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     void restart();
     bool is_running();
+    // Sends a signal (SIGHUP: reload) to the running parleyd.
+    void send_signal(int sig) { process_.send_signal(sig); }
 
     // Everything the server has written to stderr so far.
     std::string log() const;
