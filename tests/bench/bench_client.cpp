@@ -52,8 +52,10 @@ void BenchClient::on_stream_open(protocol::xml::StreamHeader) {}
 void BenchClient::on_stream_close() { server_closed_ = true; }
 
 void BenchClient::on_stanza(Element stanza) {
+    // Nothing is dropped: without a handler (during login, or before the scenario set
+    // one) the stanza waits in the inbox.
     if (handler_) handler_(stanza);
-    else if (!reading_) inbox_.push_back(std::move(stanza));
+    else inbox_.push_back(std::move(stanza));
 }
 
 void BenchClient::open_stream() {
@@ -78,6 +80,34 @@ asio::awaitable<void> BenchClient::read_more(const char* step) {
     if (auto err = parser_.feed(std::string_view(read_buf_, n))) fail(step, "the server's XML is not acceptable");
 }
 
+namespace {
+
+void fail_on_stream_error(const Element& el, const char* step) {
+    if (el.name() == "error" && el.xmlns() == protocol::xml::stream_namespace) {
+        const Element* cond = el.first_child_element();
+        fail(step, "stream error " + (cond ? cond->name() : std::string("?")));
+    }
+}
+
+}  // namespace
+
+asio::awaitable<Element> BenchClient::await_iq(std::string_view id, const char* step) {
+    std::size_t scanned = 0;
+    for (;;) {
+        for (; scanned < inbox_.size(); ++scanned) {
+            Element& el = inbox_[scanned];
+            fail_on_stream_error(el, step);
+            if (el.name() == "iq" && el.attr("id") == id) {
+                Element reply = std::move(el);
+                inbox_.erase(inbox_.begin() + static_cast<std::ptrdiff_t>(scanned));
+                co_return reply;
+            }
+        }
+        if (server_closed_) fail(step, "the server closed the stream");
+        co_await read_more(step);
+    }
+}
+
 asio::awaitable<Element> BenchClient::next_stanza(const char* step) {
     while (inbox_.empty()) {
         if (server_closed_) fail(step, "the server closed the stream");
@@ -85,10 +115,7 @@ asio::awaitable<Element> BenchClient::next_stanza(const char* step) {
     }
     Element el = std::move(inbox_.front());
     inbox_.pop_front();
-    if (el.name() == "error" && el.xmlns() == protocol::xml::stream_namespace) {
-        const Element* cond = el.first_child_element();
-        fail(step, "stream error " + (cond ? cond->name() : std::string("?")));
-    }
+    fail_on_stream_error(el, step);
     co_return el;
 }
 
@@ -153,7 +180,9 @@ asio::awaitable<void> BenchClient::login(std::chrono::milliseconds timeout) {
     if (!features.find_child("bind")) fail("features", "no <bind/> offered");
     send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
          "<resource>bench</resource></bind></iq>");
-    Element bound = co_await next_stanza("bind");
+    // Only the steps before bind use next_stanza: until then the server sends nothing
+    // but the replies. From bind on, other stanzas may come first and stay queued.
+    Element bound = co_await await_iq("bind1", "bind");
     if (bound.attr("type") != "result") fail("bind", "type='" + std::string(bound.attr("type")) + "'");
     const Element* bind = bound.first_child_element();
     full_jid_ = bind ? bind->child_text("jid") : std::string();
@@ -161,29 +190,29 @@ asio::awaitable<void> BenchClient::login(std::chrono::milliseconds timeout) {
 
     // Presence, then a ping: its reply comes after the server has handled the presence.
     send("<presence/><iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>");
-    for (;;) {
-        Element el = co_await next_stanza("presence");
-        if (el.name() == "iq" && el.attr("id") == "ping1") break;
-    }
+    co_await await_iq("ping1", "presence");
     deadline_.cancel();
 }
 
 void BenchClient::start_reading(StanzaHandler handler) {
     handler_ = std::move(handler);
-    reading_ = true;
-    // Stanzas that came with the login's last read are handed over first.
-    while (!inbox_.empty()) {
+    // Stanzas that came during the login (or while there was no handler) go first, in
+    // order. No read can complete meanwhile: this runs on the io_context's one thread.
+    while (handler_ && !inbox_.empty()) {
         Element el = std::move(inbox_.front());
         inbox_.pop_front();
-        if (handler_) handler_(el);
+        handler_(el);
     }
+    if (reading_) return;  // the loop already runs and now calls the new handler
+    reading_ = true;
     asio::co_spawn(stream_.get_executor(), read_loop(), asio::detached);
 }
 
 asio::awaitable<void> BenchClient::read_loop() {
     try {
         while (!server_closed_) co_await read_more("read");
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        if (open_) read_error_ = e.what();
     }
     reading_ = false;
     open_ = open_ && !server_closed_;

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "protocol/xml/stream_parser.hpp"
 #include "scram_client.hpp"
@@ -39,7 +40,10 @@ public:
     // server has handled the whole login when this returns.
     boost::asio::awaitable<void> login(std::chrono::milliseconds timeout);
 
-    // After login: reads stanzas in the background and passes each to `handler`.
+    // After login: reads stanzas in the background and passes each to `handler`, first
+    // those that came during the login. May be called again to change the handler:
+    // there is only ever one read loop (two reads on one ssl::stream corrupt it). With
+    // a null handler stanzas are kept until a handler is set.
     void start_reading(StanzaHandler handler);
     // Queues raw XML for sending (in order, one write in flight at a time).
     void send(std::string xml);
@@ -51,6 +55,8 @@ public:
     const std::string& bare_jid() const { return bare_jid_; }
     const std::string& full_jid() const { return full_jid_; }
     bool is_open() const { return open_; }
+    // Why the read loop ended, when it ended on an error (empty otherwise).
+    const std::string& read_error() const { return read_error_; }
 
 private:
     void on_stream_open(protocol::xml::StreamHeader header) override;
@@ -58,6 +64,8 @@ private:
     void on_stream_close() override;
 
     boost::asio::awaitable<protocol::xml::Element> next_stanza(const char* step);
+    // Reads until the <iq/> with this id came; every other stanza stays queued.
+    boost::asio::awaitable<protocol::xml::Element> await_iq(std::string_view id, const char* step);
     boost::asio::awaitable<void> read_more(const char* step);
     boost::asio::awaitable<void> read_loop();
     void open_stream();
@@ -71,7 +79,7 @@ private:
     protocol::xml::StreamParser parser_;
     std::deque<protocol::xml::Element> inbox_;
     StanzaHandler handler_;
-    std::string out_, writing_buf_;
+    std::string out_, writing_buf_, read_error_;
     char read_buf_[16384];
     bool tls_ = false, open_ = false, writing_ = false, reading_ = false, server_closed_ = false;
 };

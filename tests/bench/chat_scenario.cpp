@@ -30,6 +30,7 @@ struct Pair {
     BenchClient* sender = nullptr;
     BenchClient* receiver = nullptr;
     std::string to;
+    std::string receiver_jid;  // kept: the clients are gone when the report is written
     std::uint64_t sent = 0, received = 0, duplicates = 0, reordered = 0, max_seen_plus1 = 0;
     std::vector<std::uint8_t> seen;  // by seq
 };
@@ -58,7 +59,7 @@ struct ChatState {
     void on_received(Pair& p, const Element& el) {
         if (el.name() != "message") return;
         if (el.attr("type") == "error") {
-            ++errors;
+            note_error(el);
             return;
         }
         // A message from anyone but this pair's sender was routed to the wrong place.
@@ -111,6 +112,15 @@ struct ChatState {
         if (phase_end_ns == 0 && now >= phase_start_ns) ++received_in_phase;
         // Closed loop: a delivered message frees a window slot of its sender.
         if (sending && rate == 0 && p.sent - p.received < window) send_next(p);
+    }
+
+    void note_error(const Element& el) {
+        if (++errors <= 3 && debug) {
+            const Element* cond = el.find_child("error");
+            std::fprintf(stderr, "error reply: from %s id %s: %s\n", std::string(el.attr("from")).c_str(),
+                         std::string(el.attr("id")).c_str(),
+                         cond && cond->first_child_element() ? cond->first_child_element()->name().c_str() : "?");
+        }
     }
 
     std::uint64_t in_flight() const {
@@ -174,9 +184,10 @@ Report run_chat(Env& env) {
             p.sender = batch.clients[2 * i].get();
             p.receiver = batch.clients[2 * i + 1].get();
             p.to = o.to_bare ? p.receiver->bare_jid() : p.receiver->full_jid();
+            p.receiver_jid = p.receiver->bare_jid();
             p.receiver->start_reading([&st, &p](const Element& el) { st.on_received(p, el); });
             p.sender->start_reading([&st](const Element& el) {
-                if (el.name() == "message" && el.attr("type") == "error") ++st.errors;
+                if (el.name() == "message" && el.attr("type") == "error") st.note_error(el);
             });
         }
 
@@ -211,6 +222,15 @@ Report run_chat(Env& env) {
         // Drain: wait for what is still in flight, up to drain_s.
         const double drain_stop = now_ms() + o.drain_s * 1000;
         while (st.in_flight() > 0 && now_ms() < drain_stop) co_await sleep_ms(10);
+        std::size_t read_errors = 0;
+        for (const auto& c : batch.clients) {
+            if (!c || c->read_error().empty()) continue;
+            if (++read_errors <= 3) {
+                std::fprintf(stderr, "read error: %s: %s\n", c->bare_jid().c_str(), c->read_error().c_str());
+            }
+        }
+        r.add("read_errors", static_cast<double>(read_errors));
+        if (read_errors > 0) r.note("error", std::to_string(read_errors) + " connections failed while reading");
         co_await close_all(env, batch.clients);
     }());
     if (st.debug) {
@@ -218,7 +238,7 @@ Report run_chat(Env& env) {
             int shown = 0;
             for (std::uint64_t q = 0; q < p.sent && shown < 5; ++q) {
                 if (q >= p.seen.size() || !p.seen[q]) {
-                    std::fprintf(stderr, "lost: %s seq %llu of %llu sent\n", p.receiver->bare_jid().c_str(),
+                    std::fprintf(stderr, "lost: %s seq %llu of %llu sent\n", p.receiver_jid.c_str(),
                                  static_cast<unsigned long long>(q), static_cast<unsigned long long>(p.sent));
                     ++shown;
                 }
