@@ -270,6 +270,7 @@ asio::awaitable<void> Session::handle_sasl(Element el) {
             if (!outcome.data.empty()) success.add_text(protocol::sasl::base64_encode(outcome.data));
             send(success);
             auto jid = protocol::Jid::from_parts(outcome.localpart, stream_domain_);
+            const std::string mechanism = sasl_->mechanism();
             sasl_.reset();
             if (!jid) {
                 close(StreamErrorCondition::internal_server_error);
@@ -278,7 +279,7 @@ asio::awaitable<void> Session::handle_sasl(Element el) {
             jid_ = *jid;
             jid_string_ = jid_.to_string();
             state_ = State::authenticated;
-            spdlog::info("auth_succeeded id={} ip={} jid={}", id_, peer_ip_, jid_string_);
+            spdlog::info("auth_succeeded id={} ip={} jid={} mechanism={}", id_, peer_ip_, jid_string_, mechanism);
             restart_stream();
             break;
         }

@@ -35,6 +35,7 @@ public:
 
     // The <auth/> element's content (decoded); nullopt when it had none.
     boost::asio::awaitable<Outcome> start(std::optional<std::string> initial_response);
+    const std::string& mechanism() const { return mechanism_; }
     // A <response/>'s decoded content.
     boost::asio::awaitable<Outcome> respond(std::string response);
 
