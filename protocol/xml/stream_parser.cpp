@@ -76,7 +76,9 @@ struct StreamParser::Impl {
         parser = XML_ParserCreateNS("UTF-8", sep);
         configure();
     }
-    ~Impl() { XML_ParserFree(parser); }
+    ~Impl() {
+        if (parser) XML_ParserFree(parser);
+    }
 
     Handler& handler;
     ParserLimits limits;
@@ -94,6 +96,11 @@ struct StreamParser::Impl {
     std::size_t ns_decls = 0;             // declarations on the element about to start
     long long fed = 0;                    // bytes given to expat since the stream began
     long long boundary = 0;               // where the bytes counted against the limit start
+    // Namespace declarations on the stream element (prefix, uri), to replay after hibernation.
+    std::vector<std::pair<std::string, std::string>> root_namespaces;
+    std::string root_prefix;
+    bool hibernated = false;
+    bool replaying = false;  // feeding the stored stream header to a fresh expat parser
 
     // ---- feed bookkeeping ----
     bool in_feed = false;
@@ -125,9 +132,16 @@ struct StreamParser::Impl {
         open_elements.clear();
         ns_decls = 0;
         fed = boundary = 0;
+        root_namespaces.clear();
+        root_prefix.clear();
+        replaying = false;
     }
 
     void reset_now() {
+        if (hibernated) {
+            parser = XML_ParserCreateNS("UTF-8", sep);
+            hibernated = false;
+        }
         XML_ParserReset(parser, "UTF-8");
         configure();
         clear_state();
@@ -173,6 +187,7 @@ struct StreamParser::Impl {
         if (s.halted) return;
         ++s.ns_decls;
         if (s.depth == 0 && prefix == nullptr) s.header.content_namespace = uri ? uri : "";
+        if (s.depth == 0 && !s.replaying) s.root_namespaces.emplace_back(prefix ? prefix : "", uri ? uri : "");
     }
 
     static void on_start(void* data, const XML_Char* name, const XML_Char** atts) {
@@ -246,7 +261,8 @@ struct StreamParser::Impl {
         depth = 1;
         opened = true;
         boundary = event_end();
-        deliver([&] { handler.on_stream_open(std::move(header)); });
+        root_prefix = header.stream_prefix;
+        if (!replaying) deliver([&] { handler.on_stream_open(std::move(header)); });
         header = StreamHeader{};
     }
 
@@ -307,9 +323,39 @@ struct StreamParser::Impl {
 
     // ---- feeding ----
 
+    // Between stanzas with nothing buffered, expat's state is only the open stream
+    // element: free it, and rebuild it from the stored declarations on the next feed.
+    bool hibernate() {
+        if (hibernated || in_feed || halted || !opened || closed || depth != 1 || fed != boundary) return false;
+        XML_ParserFree(parser);
+        parser = nullptr;
+        hibernated = true;
+        return true;
+    }
+
+    void wake() {
+        parser = XML_ParserCreateNS("UTF-8", sep);
+        configure();
+        hibernated = false;
+        std::string open = "<" + (root_prefix.empty() ? std::string() : root_prefix + ":") + "stream";
+        for (const auto& [prefix, uri] : root_namespaces) {
+            open += prefix.empty() ? " xmlns='" : " xmlns:" + prefix + "='";
+            escape_attr(uri, open);
+            open += "'";
+        }
+        open += ">";
+        replaying = true;
+        depth = 0;
+        opened = false;
+        XML_Parse(parser, open.data(), static_cast<int>(open.size()), XML_FALSE);
+        replaying = false;
+        fed = boundary = static_cast<long long>(open.size());
+    }
+
     std::optional<StreamErrorCondition> feed(std::string_view data) {
         assert(!in_feed && "StreamParser::feed is not reentrant");
         if (error) return error;
+        if (hibernated && !data.empty()) wake();
         while (!data.empty() && !halted) {
             // XML_Parse takes an int length.
             const std::size_t n = std::min<std::size_t>(data.size(), 1u << 30);
@@ -364,5 +410,7 @@ void StreamParser::reset() {
 }
 
 void StreamParser::stop() { impl_->halt(); }
+
+bool StreamParser::hibernate() { return impl_->hibernate(); }
 
 }  // namespace parley::protocol::xml

@@ -52,6 +52,12 @@ public:
     // inside a handler callback it acts like stop() and takes effect when feed() returns.
     void reset();
 
+    // Frees the XML parser's memory while the stream waits between stanzas with no
+    // partial input buffered (an idle connection); the next feed() rebuilds it from
+    // the stream header's namespace declarations, invisibly to the handler. Returns
+    // false (and does nothing) when the parser is not at such a point.
+    bool hibernate();
+
     // May be called from inside a handler callback: no further events are delivered
     // from the current feed() (the rest of that data is discarded), and later feeds
     // do nothing until reset().

@@ -2,6 +2,7 @@
 // offset, and one byte at a time. All must give the same events.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -306,4 +307,81 @@ TEST_CASE("stream parser: an exception from a handler propagates") {
     rec.stanza_hook = [](const Element&) { throw std::runtime_error("boom"); };
     CHECK_THROWS_AS(parser.feed(header + "<a/><b/>"), std::runtime_error);
     CHECK(rec.events.size() == 2);
+}
+
+// ---- hibernation: an idle stream gives its expat parser back ----------------------
+
+namespace {
+// Feeds `before`, hibernates, then feeds `after` split at `split`; returns the events.
+std::string run_hibernating(const std::string& before, const std::string& after, std::size_t split,
+                            bool expect_hibernated = true) {
+    Recorder rec;
+    StreamParser parser(rec, ParserLimits{});
+    REQUIRE_FALSE(parser.feed(before));
+    CHECK(parser.hibernate() == expect_hibernated);
+    if (auto err = parser.feed(std::string_view(after).substr(0, split))) return "error " + std::string(to_string(*err));
+    if (auto err = parser.feed(std::string_view(after).substr(split))) return "error " + std::string(to_string(*err));
+    return join(rec.events);
+}
+}  // namespace
+
+TEST_CASE("stream parser: a hibernated stream goes on as if nothing happened") {
+    const std::string first = "<message to='a@b'><body>one</body></message>";
+    const std::string second = "<message to='c@d' xml:lang='de'><body>zwei</body><x xmlns='urn:x'/></message></stream:stream>";
+    const std::string expected = join({opened, "<message to='a@b'><body>one</body></message>",
+                                       "<message to='c@d' xml:lang='de'><body>zwei</body><x xmlns='urn:x'/></message>",
+                                       "close"});
+    for (std::size_t split = 0; split <= second.size(); ++split) {
+        CAPTURE(split);
+        CHECK(run_hibernating(header + first, second, split) == expected);
+    }
+}
+
+TEST_CASE("stream parser: another stream prefix and extra root declarations survive hibernation") {
+    const std::string hdr =
+        "<s:stream xmlns='jabber:server' xmlns:s='http://etherx.jabber.org/streams' "
+        "xmlns:db='jabber:server:dialback' version='1.0'>";
+    Recorder rec;
+    StreamParser parser(rec, ParserLimits{});
+    REQUIRE_FALSE(parser.feed(hdr + "  "));
+    REQUIRE(parser.hibernate());
+    REQUIRE_FALSE(parser.feed("<db:result from='a' to='b'>key</db:result><message/></s:stream>"));
+    REQUIRE(rec.stanzas.size() == 2);
+    CHECK(rec.stanzas[0].xmlns() == "jabber:server:dialback");
+    CHECK(rec.stanzas[0].name() == "result");
+    CHECK(rec.stanzas[1].xmlns() == "jabber:server");
+    CHECK(rec.events.back() == "close");
+    CHECK(rec.events.front().find("ns=jabber:server") != std::string::npos);
+    CHECK(std::count_if(rec.events.begin(), rec.events.end(),
+                        [](const std::string& e) { return e.rfind("open", 0) == 0; }) == 1);
+}
+
+TEST_CASE("stream parser: no hibernation inside a stanza, before the header, or after an error") {
+    Recorder rec;
+    StreamParser parser(rec, ParserLimits{});
+    CHECK_FALSE(parser.hibernate());  // no stream yet
+    REQUIRE_FALSE(parser.feed(header + "<message><bo"));
+    CHECK_FALSE(parser.hibernate());  // half a stanza is buffered
+    REQUIRE_FALSE(parser.feed("dy>hi</body></message>"));
+    CHECK(parser.hibernate());
+    CHECK(parser.hibernate() == false);  // already asleep
+    CHECK(parser.feed("<message><<") == StreamErrorCondition::not_well_formed);
+    CHECK_FALSE(parser.hibernate());
+}
+
+TEST_CASE("stream parser: limits still apply after hibernation, and reset() wakes a sleeping parser") {
+    ParserLimits limits;
+    limits.max_stanza_bytes = 200;
+    Recorder rec;
+    StreamParser parser(rec, limits);
+    REQUIRE_FALSE(parser.feed(header + "<message/>"));
+    REQUIRE(parser.hibernate());
+    CHECK(parser.feed("<message><body>" + std::string(300, 'x') + "</body></message>") ==
+          StreamErrorCondition::policy_violation);
+    parser.reset();
+    REQUIRE_FALSE(parser.feed(header + "<iq/>"));
+    REQUIRE(parser.hibernate());
+    parser.reset();
+    REQUIRE_FALSE(parser.feed(header + "<presence/>"));
+    CHECK(rec.stanzas.back().name() == "presence");
 }
