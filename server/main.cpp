@@ -1,4 +1,5 @@
 // parleyd: the Parley XMPP server. Runs in the foreground and logs to stderr.
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -8,6 +9,9 @@
 #include "server/server.hpp"
 
 int main(int argc, char** argv) {
+    // OpenSSL writes to client sockets itself: a peer that vanished must give EPIPE,
+    // not end the process.
+    std::signal(SIGPIPE, SIG_IGN);
     std::string config_path = "conf/parley.toml";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <condition_variable>
@@ -139,6 +141,19 @@ int Server::run() {
     };
     signals.async_wait(on_signal);
 
+    // glibc keeps memory freed after TLS handshakes and bursts inside its heap, between
+    // live allocations: give whole free pages back now and then, so that what the
+    // server holds follows what its connections need.
+    asio::steady_timer trim_timer(accept_ctx);
+    std::function<void(const boost::system::error_code&)> trim = [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        malloc_trim(0);
+        trim_timer.expires_after(std::chrono::seconds(5));
+        trim_timer.async_wait(trim);
+    };
+    trim_timer.expires_after(std::chrono::seconds(5));
+    trim_timer.async_wait(trim);
+
     st.pool.start();
     spdlog::info("server_started hosts={} threads={}", config_.hosts.size(), st.pool.size());
     stop_future.wait();
@@ -147,6 +162,7 @@ int Server::run() {
     asio::post(accept_ctx, [&] {
         for (auto& l : st.listeners) l->stop();
         signals.cancel();
+        trim_timer.cancel();
     });
     for (auto& ref : st.c2s->open_streams()) ref.close(protocol::StreamErrorCondition::system_shutdown);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

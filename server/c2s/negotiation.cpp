@@ -302,13 +302,13 @@ void Session::handle_bind(const Element& iq) {
     jid_ = jid_.with_resource(std::move(resource));
     jid_string_ = jid_.to_string();
     routing::SessionRef ref{weak_from_this(), socket_.get_executor(), id_};
-    if (tls_) ref.executor = tls_->get_executor();
     if (auto old = ctx_.sessions.bind(jid_, std::move(ref))) {
         // RFC 6120 §7.7.2.2: the newer session wins; the older one is told why it ends.
         spdlog::info("resource_conflict jid={} old_session={} new_session={}", jid_string_, old->id, id_);
         old->close(StreamErrorCondition::conflict);
     }
     state_ = State::bound;
+    if (watchdog_timer_) watchdog_timer_->cancel();  // bound: its deadlines change
     Element result("iq", std::string(ns::client));
     result.set_attr("type", "result");
     if (auto id = iq.find_attr("id")) result.set_attr("id", *id);

@@ -18,6 +18,9 @@ using protocol::StreamErrorCondition;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+// How long a bound session must be quiet before its parser hibernates.
+constexpr std::chrono::seconds hibernate_after{2};
+
 protocol::xml::ParserLimits parser_limits(const Config& c) {
     return {c.limits.max_stanza_bytes, c.limits.max_depth, c.limits.max_attributes};
 }
@@ -33,6 +36,8 @@ Session::Session(C2sContext& ctx, tcp::socket socket, std::string peer_ip, bool 
       parser_(*this, parser_limits(ctx.config)),
       timer_(socket_.get_executor()) {
     opened_at_ = last_read_ = last_write_ = Clock::now();
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);  // reads are tried first, then waited for
     rate_tokens_ = static_cast<double>(ctx.config.limits.read_rate_bytes);
 }
 
@@ -58,11 +63,13 @@ asio::awaitable<void> Session::run() {
     if (direct_tls_ && !co_await tls_handshake()) co_return;
     if (state_ == State::connected) state_ = State::negotiating;
     for (;;) {
-        std::size_t n = co_await read_some();
-        if (n == 0) co_return;
+        const std::string_view data = co_await read_some();
+        if (data.empty()) co_return;
+        const std::size_t n = data.size();
         last_read_ = Clock::now();
+        parser_asleep_ = false;  // the parser wakes itself on this feed
         if (state_ == State::closing) continue;  // draining until the peer or the timer closes
-        if (auto err = parser_.feed(std::string_view(read_buf_.data(), n))) {
+        if (auto err = parser_.feed(data)) {
             close(*err);
             continue;
         }
@@ -90,35 +97,54 @@ asio::awaitable<void> Session::run() {
     }
 }
 
-asio::awaitable<std::size_t> Session::read_some() {
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    if (tls_) {
-        n = co_await tls_->async_read_some(asio::buffer(read_buf_), asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-        n = co_await socket_.async_read_some(asio::buffer(read_buf_), asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) {
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
-            spdlog::debug("session_read_failed id={} error={}", id_, ec.message());
+asio::awaitable<std::string_view> Session::read_some() {
+    // One buffer per I/O thread: the parser consumes it before this thread reads again.
+    static thread_local std::array<char, 16384> buffer;
+    using Io = net::TlsSocket::Io;
+    for (;;) {
+        if (finished_ || !socket_.is_open()) co_return std::string_view();
+        boost::system::error_code ec;
+        auto wait = asio::socket_base::wait_read;
+        if (tls_) {
+            std::size_t n = 0;
+            const Io io = tls_->read(buffer.data(), buffer.size(), n);
+            if (io == Io::done) co_return std::string_view(buffer.data(), n);
+            if (io == Io::want_write) wait = asio::socket_base::wait_write;
+            if (io == Io::closed || io == Io::failed) {
+                if (io == Io::failed) spdlog::debug("session_tls_read_failed id={} error={}", id_, tls_->error());
+                co_return std::string_view();
+            }
+        } else {
+            const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+            if (!ec) co_return std::string_view(buffer.data(), n);
+            if (ec != asio::error::would_block && ec != asio::error::try_again) {
+                if (ec != asio::error::eof) spdlog::debug("session_read_failed id={} error={}", id_, ec.message());
+                co_return std::string_view();
+            }
         }
-        co_return 0;
+        co_await socket_.async_wait(wait, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return std::string_view();
     }
-    co_return n;
 }
 
 asio::awaitable<bool> Session::tls_handshake() {
     tls_ctx_ = ctx_.tls();
-    tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *tls_ctx_);
+    tls_ = std::make_unique<net::TlsSocket>(socket_, tls_ctx_->native_handle());
     const auto previous = state_;
     state_ = State::awaiting_tls_handshake;
-    boost::system::error_code ec;
-    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-        spdlog::info("tls_handshake_failed id={} ip={} error={}", id_, peer_ip_, ec.message());
+    using Io = net::TlsSocket::Io;
+    for (;;) {
+        const Io io = tls_->handshake();
+        if (io == Io::done) break;
+        boost::system::error_code ec;
+        if (io == Io::want_read || io == Io::want_write) {
+            co_await socket_.async_wait(io == Io::want_read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) continue;
+        }
+        spdlog::info("tls_handshake_failed id={} ip={} error={}", id_, peer_ip_, ec ? ec.message() : tls_->error());
         state_ = State::closing;
-        boost::system::error_code ignored;
-        tls_->next_layer().close(ignored);
+        shutdown_transport();
         co_return false;
     }
     state_ = previous == State::connected ? State::negotiating : previous;
@@ -140,6 +166,7 @@ asio::awaitable<void> Session::watchdog() {
         } else {
             if (state_ != State::bound) next = std::min(next, opened_at_ + c.negotiation_timeout);
             next = std::min(next, last_write_ + c.keepalive_interval);
+            if (!parser_asleep_ && state_ == State::bound) next = std::min(next, last_read_ + hibernate_after);
         }
         t.expires_at(next + std::chrono::milliseconds(1));
         boost::system::error_code ec;
@@ -150,6 +177,13 @@ asio::awaitable<void> Session::watchdog() {
             // A peer that does not read our closing bytes is cut off.
             if (now - last_write_ >= closing_grace) shutdown_transport();
             continue;
+        }
+        if (state_ == State::bound && !parser_asleep_ && now - last_read_ >= hibernate_after && pending_.empty()) {
+            // A quiet client gives its XML parser's memory, and its write buffers, back
+            // until it speaks again.
+            parser_asleep_ = parser_.hibernate();
+            if (out_.empty()) std::string().swap(out_);
+            if (!writing_) std::string().swap(writing_buf_);
         }
         if (state_ != State::bound && now - opened_at_ >= c.negotiation_timeout) {
             close(StreamErrorCondition::connection_timeout, "negotiation took too long");
@@ -190,24 +224,57 @@ void Session::flush() {
     writing_ = true;
     writing_buf_.swap(out_);
     out_.clear();
-    auto done = [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-        self->writing_ = false;
-        self->writing_buf_.clear();
-        self->last_write_ = Clock::now();
-        if (ec) {
-            self->shutdown_transport();
+    if (tls_) {
+        write_offset_ = 0;
+        write_tls();
+    } else {
+        asio::async_write(socket_, asio::buffer(writing_buf_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              self->on_write_done(ec);
+                          });
+    }
+}
+
+void Session::write_tls() {
+    using Io = net::TlsSocket::Io;
+    while (write_offset_ < writing_buf_.size()) {
+        std::size_t n = 0;
+        const Io io = tls_->write(writing_buf_.data() + write_offset_, writing_buf_.size() - write_offset_, n);
+        if (io == Io::done) {
+            write_offset_ += n;
+            continue;
+        }
+        if (io == Io::want_read || io == Io::want_write) {
+            socket_.async_wait(io == Io::want_write ? asio::socket_base::wait_write : asio::socket_base::wait_read,
+                               [self = shared_from_this()](boost::system::error_code ec) {
+                                   if (ec) {
+                                       self->on_write_done(ec);
+                                   } else {
+                                       self->write_tls();
+                                   }
+                               });
             return;
         }
-        if (!self->out_.empty()) {
-            self->flush();
-        } else if (self->shutdown_after_flush_) {
-            self->shutdown_transport();
-        }
-    };
-    if (tls_) {
-        asio::async_write(*tls_, asio::buffer(writing_buf_), std::move(done));
-    } else {
-        asio::async_write(socket_, asio::buffer(writing_buf_), std::move(done));
+        on_write_done(asio::error::connection_reset);
+        return;
+    }
+    on_write_done({});
+}
+
+void Session::on_write_done(boost::system::error_code ec) {
+    writing_ = false;
+    writing_buf_.clear();
+    // An idle session should not keep a burst's buffer.
+    if (writing_buf_.capacity() > 16384) std::string().swap(writing_buf_);
+    last_write_ = Clock::now();
+    if (ec) {
+        shutdown_transport();
+        return;
+    }
+    if (!out_.empty()) {
+        flush();
+    } else if (shutdown_after_flush_) {
+        shutdown_transport();
     }
 }
 
@@ -247,10 +314,13 @@ void Session::close_stream(StreamErrorCondition condition) { close(condition); }
 
 void Session::shutdown_transport() {
     boost::system::error_code ec;
-    auto& sock = tls_ ? tls_->next_layer() : socket_;
-    if (sock.is_open()) {
-        sock.shutdown(tcp::socket::shutdown_both, ec);
-        sock.close(ec);
+    if (tls_) {
+        tls_->shutdown();  // close_notify, if the socket takes it now
+        tls_->detach();
+    }
+    if (socket_.is_open()) {
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
     }
 }
 

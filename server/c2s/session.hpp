@@ -4,7 +4,6 @@
 // only on that context's thread; others reach it through a routing::SessionRef.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
@@ -19,6 +18,7 @@
 #include "protocol/xml/stream_parser.hpp"
 #include "server/c2s/c2s_context.hpp"
 #include "server/c2s/sasl_negotiation.hpp"
+#include "server/net/tls_socket.hpp"
 #include "server/routing/session_ref.hpp"
 
 namespace parley::server::c2s {
@@ -54,7 +54,11 @@ private:
     boost::asio::awaitable<void> run();
     boost::asio::awaitable<void> watchdog();
     boost::asio::awaitable<bool> tls_handshake();
-    boost::asio::awaitable<std::size_t> read_some();
+    // The next bytes read, in a per-thread buffer valid until the next read on this
+    // thread; empty when the connection is over. Sessions keep no read buffer.
+    boost::asio::awaitable<std::string_view> read_some();
+    void write_tls();
+    void on_write_done(boost::system::error_code ec);
     void send(const protocol::xml::Element& el);
     void send_raw(std::string_view bytes);
     void flush();
@@ -79,7 +83,7 @@ private:
 
     C2sContext& ctx_;
     tcp::socket socket_;
-    std::unique_ptr<boost::asio::ssl::stream<tcp::socket>> tls_;
+    std::unique_ptr<net::TlsSocket> tls_;
     std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
     std::string peer_ip_;
     bool direct_tls_;
@@ -90,9 +94,10 @@ private:
     protocol::xml::StreamParser parser_;
     std::vector<Event> pending_;
     bool restarted_ = false;  // the stream restarted: drop what was parsed after it
-    std::array<char, 4096> read_buf_{};
+    bool parser_asleep_ = false;
 
     std::string out_, writing_buf_;
+    std::size_t write_offset_ = 0;  // TLS: bytes of writing_buf_ already written
     bool writing_ = false;
     bool shutdown_after_flush_ = false;
     bool finished_ = false;

@@ -107,9 +107,15 @@ std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Config&
     SSL_CTX* native = ctx->native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                    SSL_OP_NO_COMPRESSION);
+                                    SSL_OP_NO_COMPRESSION |
+                                    // XMPP ends with </stream:stream>; a missing close_notify is just EOF.
+                                    SSL_OP_IGNORE_UNEXPECTED_EOF);
     // Idle connections keep no read/write buffers: most of a TLS session's memory.
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // No session resumption: XMPP clients hold one long connection, and tickets and a
+    // session cache would cost every login CPU and every connection memory.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(native, 0);
     const std::string ciphers = config.tls.ciphers.empty() ? intermediate_ciphers : config.tls.ciphers;
     if (!SSL_CTX_set_cipher_list(native, ciphers.c_str())) {
         throw std::runtime_error(config.file.string() + ": tls.ciphers: no usable cipher in the list");
