@@ -8,6 +8,9 @@
 #include <boost/asio/write.hpp>
 #include <stdexcept>
 
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+
 #include "protocol/sasl/sasl.hpp"
 #include "protocol/xml/element.hpp"
 
@@ -119,48 +122,50 @@ asio::awaitable<Element> BenchClient::next_stanza(const char* step) {
     co_return el;
 }
 
-asio::awaitable<void> BenchClient::login(std::chrono::milliseconds timeout) {
-    deadline_.expires_after(timeout);
-    deadline_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) abort();
-    });
+asio::awaitable<void> BenchClient::connect() {
     boost::system::error_code ec;
-    tcp::endpoint ep(asio::ip::make_address(server_.host), server_.port);
-    co_await stream_.next_layer().async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) fail("connect", ec.message());
-    stream_.next_layer().set_option(tcp::no_delay(true));
-    open_ = true;
-
-    if (!server_.direct_tls) {
-        std::string header =
-            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-            "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' to='" + server_.domain + "'>"
-            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
-        co_await asio::async_write(stream_.next_layer(), asio::buffer(header),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) fail("starttls", ec.message());
-        Element features = co_await next_stanza("features");
-        if (!features.find_child("starttls", ns_tls)) fail("features", "no <starttls/> offered");
-        Element proceed = co_await next_stanza("starttls");
-        if (proceed.name() != "proceed") fail("starttls", "got <" + proceed.name() + "/>");
-        parser_.reset();
+    const tcp::endpoint ep(asio::ip::make_address(server_.host), server_.port);
+    auto& sock = stream_.next_layer();
+    if (!server_.source.empty()) {
+        // One source address has about 28,000 ephemeral ports towards one server port;
+        // more connections need more addresses (127.0.0.2, ...). IP_BIND_ADDRESS_NO_PORT
+        // leaves the port to connect(), so ports are shared across destinations.
+        sock.open(ep.protocol());
+        const int one = 1;
+        ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        sock.bind(tcp::endpoint(asio::ip::make_address(server_.source), 0), ec);
+        if (ec) fail("bind", server_.source + ": " + ec.message());
     }
-    co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) fail("tls", ec.message());
-    tls_ = true;
+    co_await sock.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) fail("connect", ec.message());
+    sock.set_option(tcp::no_delay(true));
+    open_ = true;
+}
 
-    open_stream();
+asio::awaitable<void> BenchClient::authenticate() {
     Element features = co_await next_stanza("features");
     const Element* mechs = features.find_child("mechanisms", ns_sasl);
     bool offered = false;
     if (mechs) {
-        for (const auto& m : mechs->children()) offered = offered || m.text() == "SCRAM-SHA-256";
+        for (const auto& m : mechs->children()) offered = offered || m.text() == server_.mechanism;
     }
-    if (!offered) fail("features", "SCRAM-SHA-256 not offered");
+    if (!offered) fail("features", server_.mechanism + " not offered");
 
-    ScramClient scram(ScramHash::sha256, localpart_, password_, keys_);
-    send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
-         protocol::sasl::base64_encode(scram.client_first()) + "</auth>");
+    const std::string auth = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='" + server_.mechanism + "'>";
+    if (server_.mechanism == "PLAIN") {
+        std::string creds(1, '\0');  // authzid empty, then authcid NUL password (RFC 4616)
+        creds.append(localpart_).push_back('\0');
+        creds.append(password_);
+        send(auth + protocol::sasl::base64_encode(creds) + "</auth>");
+        Element outcome = co_await next_stanza("sasl");
+        if (outcome.name() != "success") fail("sasl", "<" + outcome.name() + "/> to PLAIN");
+        co_return;
+    }
+    const ScramHash hash = server_.mechanism == "SCRAM-SHA-1"     ? ScramHash::sha1
+                           : server_.mechanism == "SCRAM-SHA-512" ? ScramHash::sha512
+                                                                  : ScramHash::sha256;
+    ScramClient scram(hash, localpart_, password_, keys_);
+    send(auth + protocol::sasl::base64_encode(scram.client_first()) + "</auth>");
     Element challenge = co_await next_stanza("sasl");
     if (challenge.name() != "challenge") fail("sasl", "got <" + challenge.name() + "/> to auth");
     auto final_msg = scram.client_final(sasl_text(challenge, "sasl"));
@@ -172,11 +177,51 @@ asio::awaitable<void> BenchClient::login(std::chrono::milliseconds timeout) {
         const Element* cond = outcome.first_child_element();
         fail("sasl", "<" + outcome.name() + "/> " + (cond ? cond->name() : std::string()));
     }
-    if (!scram.verify_server_final(sasl_text(outcome, "sasl"))) fail("sasl", "wrong server signature");
+    // Some servers put the server-final message in a last challenge (RFC 6120 §6.3.10
+    // allows both); only the <success/> form is checked here.
+    if (!outcome.text().empty() && !scram.verify_server_final(sasl_text(outcome, "sasl"))) {
+        fail("sasl", "wrong server signature");
+    }
+}
+
+asio::awaitable<void> BenchClient::login(std::chrono::milliseconds timeout) {
+    deadline_.expires_after(timeout);
+    deadline_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) abort();
+    });
+    boost::system::error_code ec;
+    co_await connect();
+
+    if (server_.plain) {
+        open_stream();
+    } else {
+        if (!server_.direct_tls) {
+            std::string header =
+                "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' to='" + server_.domain + "'>"
+                "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+            co_await asio::async_write(stream_.next_layer(), asio::buffer(header),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) fail("starttls", ec.message());
+            Element features = co_await next_stanza("features");
+            if (!features.find_child("starttls", ns_tls)) fail("features", "no <starttls/> offered");
+            Element proceed = co_await next_stanza("starttls");
+            if (proceed.name() != "proceed") fail("starttls", "got <" + proceed.name() + "/>");
+            parser_.reset();
+        }
+        // SNI, as a real client sends it: some servers pick the certificate by it.
+        SSL_set_tlsext_host_name(stream_.native_handle(), server_.domain.c_str());
+        co_await stream_.async_handshake(asio::ssl::stream_base::client,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) fail("tls", ec.message());
+        tls_ = true;
+        open_stream();
+    }
+    co_await authenticate();
     parser_.reset();
 
     open_stream();
-    features = co_await next_stanza("features");
+    Element features = co_await next_stanza("features");
     if (!features.find_child("bind")) fail("features", "no <bind/> offered");
     send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
          "<resource>bench</resource></bind></iq>");

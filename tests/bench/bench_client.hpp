@@ -1,7 +1,8 @@
 #pragma once
-// One XMPP client connection of the load generator: TCP, STARTTLS or direct TLS
-// (XEP-0368), SCRAM-SHA-256, resource binding, initial presence; then a read loop that
-// hands each stanza to a callback. Call only on the io_context's (single) thread.
+// One XMPP client connection of the load generator: TCP, STARTTLS, direct TLS
+// (XEP-0368) or no TLS at all, SCRAM-SHA-256 (or SCRAM-SHA-1, PLAIN), resource
+// binding, initial presence; then a read loop that hands each stanza to a callback.
+// Call only on the io_context's (single) thread.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +24,10 @@ struct ServerAddress {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5222;
     bool direct_tls = false;
+    bool plain = false;                      // no TLS: the server must not require it
     std::string domain = "localhost";
+    std::string mechanism = "SCRAM-SHA-256"; // or SCRAM-SHA-1, SCRAM-SHA-512, PLAIN
+    std::string source;                      // local address to bind before connecting; "" = any
 };
 
 class BenchClient : protocol::xml::StreamParser::Handler {
@@ -68,6 +72,8 @@ private:
     boost::asio::awaitable<protocol::xml::Element> await_iq(std::string_view id, const char* step);
     boost::asio::awaitable<void> read_more(const char* step);
     boost::asio::awaitable<void> read_loop();
+    boost::asio::awaitable<void> connect();
+    boost::asio::awaitable<void> authenticate();
     void open_stream();
     void start_write();
 

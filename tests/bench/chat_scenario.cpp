@@ -7,6 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -42,17 +43,20 @@ struct ChatState {
     double rate = 0;
     unsigned window = 16;
     std::uint64_t total_sent = 0, total_received = 0, errors = 0, unexpected = 0, window_blocked = 0;
-    std::uint64_t misrouted = 0;
+    std::uint64_t misrouted = 0, offered = 0;
     bool debug = std::getenv("PARLEY_BENCH_DEBUG") != nullptr;
     std::uint64_t received_in_phase = 0;
     std::int64_t phase_start_ns = 0, phase_end_ns = 0;
     std::string first_error;
 
-    void send_next(Pair& p) {
+    // `stamp_ns` is when the message was due: with a fixed offered rate, a late send
+    // counts in the latency (no coordinated omission); 0 = now.
+    void send_next(Pair& p, std::int64_t stamp_ns = 0) {
         const std::uint64_t seq = p.sent++;
         ++total_sent;
         std::string xml = "<message type='chat' to='" + p.to + "' id='m" + std::to_string(seq) + "'><body>" +
-                          std::to_string(seq) + " " + std::to_string(now_ns()) + "</body></message>";
+                          std::to_string(seq) + " " + std::to_string(stamp_ns ? stamp_ns : now_ns()) +
+                          "</body></message>";
         p.sender->send(std::move(xml));
     }
 
@@ -135,18 +139,23 @@ struct ChatState {
 asio::awaitable<void> pace(ChatState* st, double stop_ms) {
     asio::steady_timer tick(co_await asio::this_coro::executor);
     const double start = now_ms();
+    const std::int64_t start_ns = now_ns();
     std::uint64_t offered = 0;
     std::size_t next_pair = 0;
     while (st->sending && now_ms() < stop_ms) {
         const auto due = static_cast<std::uint64_t>((now_ms() - start) / 1000.0 * st->rate);
         while (offered < due) {
+            const auto due_ns = start_ns + static_cast<std::int64_t>(static_cast<double>(offered) * 1e9 / st->rate);
             ++offered;
             Pair& p = st->pairs[next_pair];
             next_pair = (next_pair + 1) % st->pairs.size();
-            if (p.sent - p.received < st->window) st->send_next(p);
+            if (p.sent - p.received < st->window) st->send_next(p, due_ns);
             else ++st->window_blocked;
         }
-        tick.expires_after(std::chrono::milliseconds(1));
+        st->offered = offered;
+        // Messages go at the next tick, late by up to one tick (and stamped with their due
+        // time, so it counts): a tick of one message interval, within [100 us, 1 ms].
+        tick.expires_after(std::chrono::microseconds(std::clamp(static_cast<long>(1e6 / st->rate), 100L, 1000L)));
         co_await tick.async_wait(asio::use_awaitable);
     }
 }
@@ -191,6 +200,7 @@ Report run_chat(Env& env) {
             });
         }
 
+        co_await phase_gate(env);
         const ProcSample before = sample_process(o.server_pid);
         const double self_before = self_cpu_ms();
         const double start = now_ms();
@@ -209,12 +219,14 @@ Report run_chat(Env& env) {
         st.phase_end_ns = now_ns();
         const double wall = now_ms() - start;
         const ProcSample after = sample_process(o.server_pid);
+        phase_done(env);
         const std::uint64_t delivered = st.received_in_phase;
         add_process_figures(r, env, before, after, self_before, wall, delivered / 1000.0,
                             "server_cpu_ms_per_1000_msgs");
         r.add("pairs", static_cast<double>(npairs));
         r.add("window", st.window);
         r.add("offered_rate", o.rate);
+        if (o.rate > 0) r.add("offered_in_phase", static_cast<double>(st.offered));
         r.add("seconds", wall / 1000);
         r.add("delivered_in_phase", static_cast<double>(delivered));
         r.add("delivered_per_s", wall > 0 ? delivered * 1000.0 / wall : 0);
@@ -256,6 +268,7 @@ Report run_chat(Env& env) {
     r.add("unexpected_stanzas", static_cast<double>(st.unexpected));
     r.add("misrouted", static_cast<double>(st.misrouted));
     if (o.rate > 0) r.add("window_blocked", static_cast<double>(st.window_blocked));
+    for (double ms : st.latencies_ms) r.latency.add(ms);
     r.add("latency_samples", static_cast<double>(st.latencies_ms.size()));
     r.add("latency_p50_ms", percentile(st.latencies_ms, 50));
     r.add("latency_p99_ms", percentile(st.latencies_ms, 99));

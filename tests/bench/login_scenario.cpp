@@ -1,4 +1,4 @@
-// The login scenario: N accounts log in (TLS, SCRAM-SHA-256, bind, presence), a
+// The login scenario: N accounts log in (TLS, SASL, bind, presence), a
 // bounded number at a time. A first, cold pass fills the generator's SCRAM key cache
 // (PBKDF2 is the client's cost, not the server's); the measured pass repeats it warm.
 #include <boost/asio/co_spawn.hpp>
@@ -12,13 +12,6 @@
 namespace parley::bench {
 
 namespace asio = boost::asio;
-
-double Report::get(const std::string& name) const {
-    for (const auto& [n, v] : figures) {
-        if (n == name) return v;
-    }
-    return 0;
-}
 
 namespace {
 
@@ -52,9 +45,9 @@ asio::awaitable<LoginBatch> login_all(Env& env, std::size_t count, bool keep_ope
     auto worker = [&]() -> asio::awaitable<void> {
         while (next < count && now_ms() < stop_at_ms) {
             const std::size_t i = next++;
-            auto client = std::make_unique<BenchClient>(env.io, env.tls, env.options.server,
-                                                        env.options.users_prefix + std::to_string(i),
-                                                        env.options.password, env.keys);
+            auto client = std::make_unique<BenchClient>(
+                env.io, env.tls, address_for(env.options, i),
+                env.options.users_prefix + std::to_string(env.options.first_user + i), env.options.password, env.keys);
             try {
                 co_await client->login(timeout);
             } catch (const std::exception& e) {
@@ -96,26 +89,6 @@ asio::awaitable<void> close_all(Env& env, std::vector<std::unique_ptr<BenchClien
     co_await closing.wait();
 }
 
-void add_process_figures(Report& r, const Env& env, const ProcSample& before, const ProcSample& after,
-                         double self_cpu_before, double wall_ms, double work_units, const char* per_name) {
-    const double self_cpu = self_cpu_ms() - self_cpu_before;
-    r.add("generator_cpu_ms", self_cpu);
-    r.add("generator_cpu_percent_of_core", wall_ms > 0 ? 100.0 * self_cpu / wall_ms : 0);
-    if (wall_ms > 0 && self_cpu / wall_ms > 0.9) {
-        r.note("bottleneck", "the generator used over 90% of a core: the figures are a lower bound");
-    }
-    if (before.ok && after.ok) {
-        const double cpu = after.cpu_ms - before.cpu_ms;
-        r.add("server_cpu_ms", cpu);
-        r.add("server_cpu_percent", wall_ms > 0 ? 100.0 * cpu / wall_ms : 0);
-        if (work_units > 0) r.add(per_name, cpu / work_units);
-        r.add("server_rss_kb_before", static_cast<double>(before.rss_kb));
-        r.add("server_rss_kb_after", static_cast<double>(after.rss_kb));
-    } else if (env.options.server_pid > 0) {
-        r.note("server", "could not read /proc/" + std::to_string(env.options.server_pid));
-    }
-}
-
 Report run_login(Env& env) {
     Report r;
     r.scenario = "login";
@@ -130,12 +103,14 @@ Report run_login(Env& env) {
         if (!cold.first_error.empty()) r.note("cold_first_error", cold.first_error);
 
         // Measured pass: the same accounts, warm key cache, all kept open until the end.
+        co_await phase_gate(env);
         const ProcSample before = sample_process(o.server_pid);
         const double self_before = self_cpu_ms();
         start = now_ms();
         LoginBatch warm = co_await login_all(env, o.connections, true, start + o.duration_s * 1000);
         const double wall = now_ms() - start;
         const ProcSample after = sample_process(o.server_pid);
+        phase_done(env);
         const double ok = static_cast<double>(o.connections - warm.failures);
         r.add("connections", o.connections);
         r.add("concurrency", o.concurrency);

@@ -1,11 +1,14 @@
-// parley_bench: a one-thread XMPP load generator for Parley (login and 1:1 chat rates).
-// Usage: parley_bench --port 25222 --scenario chat --connections 200 --duration 10 ...
-#include <openssl/ssl.h>
+// parley_bench: a one-thread XMPP load generator for Parley and its peers (login rate,
+// idle memory per connection, 1:1 chat rate and latency), optionally split over
+// several processes. Usage: parley_bench --port 25222 --scenario chat --connections 200 ...
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -19,18 +22,25 @@ constexpr const char* usage_text = R"(usage: parley_bench [OPTIONS]
   --host ADDR          server address (127.0.0.1)
   --port N             c2s port (5222); with --direct-tls the XEP-0368 port
   --direct-tls         TLS from the first byte instead of STARTTLS
+  --plain              no TLS at all (the server must allow it; SCRAM in the clear)
   --domain D           XMPP domain (localhost)
+  --mechanism M        SCRAM-SHA-256 | SCRAM-SHA-1 | SCRAM-SHA-512 | PLAIN (SCRAM-SHA-256)
   --users-prefix P     accounts are P0, P1, ... (user)
   --password P         password of every account (secret)
-  --scenario S         login | chat (login)
+  --scenario S         login | idle | chat (login)
   --connections N      accounts used; chat pairs P0->P1, P2->P3, ... (200)
+  --first-user I       the first account is P<I> (0)
   --duration S         chat: measured seconds; login: no new logins after (10)
   --window W           chat: messages in flight per sender (16)
   --rate R             chat: offered messages/s in total, 0 = as fast as possible (0)
-  --concurrency C      logins in progress at once (50)
+  --concurrency C      logins in progress at once, over all processes (50)
   --drain S            chat: seconds to wait for messages in flight (3)
   --login-timeout S    per login (20)
+  --hold S             idle: seconds every connection stays open before RSS is read (3)
   --to-bare            chat: send to the receiver's bare JID, not its full JID
+  --processes K        run K child processes, each with a slice of the accounts (1)
+  --source-addresses   with --processes: child i binds to 127.0.0.(2+i)
+  --source-address A[,B...]  bind connections to these local addresses, in turn
   --server-pid PID     sample the server's CPU time and RSS from /proc
   --json FILE          also write the results as JSON
 )";
@@ -46,6 +56,15 @@ double number(const std::string& opt, const char* text) {
     }
 }
 
+std::vector<std::string> split(const std::string& list) {
+    std::vector<std::string> out;
+    std::istringstream in(list);
+    for (std::string item; std::getline(in, item, ',');) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -54,21 +73,30 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
             return argv[++i];
         };
+        auto count = [&]() { return static_cast<unsigned>(number(a, value())); };
         if (a == "--host") o.server.host = value();
         else if (a == "--port") o.server.port = static_cast<std::uint16_t>(number(a, value()));
         else if (a == "--direct-tls") o.server.direct_tls = true;
+        else if (a == "--plain") o.server.plain = true;
         else if (a == "--domain") o.server.domain = value();
+        else if (a == "--mechanism") o.server.mechanism = value();
         else if (a == "--users-prefix") o.users_prefix = value();
         else if (a == "--password") o.password = value();
         else if (a == "--scenario") o.scenario = value();
-        else if (a == "--connections") o.connections = static_cast<unsigned>(number(a, value()));
+        else if (a == "--connections") o.connections = count();
+        else if (a == "--first-user") o.first_user = count();
         else if (a == "--duration") o.duration_s = number(a, value());
-        else if (a == "--window") o.window = static_cast<unsigned>(number(a, value()));
+        else if (a == "--window") o.window = count();
         else if (a == "--rate") o.rate = number(a, value());
-        else if (a == "--concurrency") o.concurrency = static_cast<unsigned>(number(a, value()));
+        else if (a == "--concurrency") o.concurrency = count();
         else if (a == "--drain") o.drain_s = number(a, value());
         else if (a == "--login-timeout") o.login_timeout_s = number(a, value());
+        else if (a == "--hold") o.hold_s = number(a, value());
         else if (a == "--to-bare") o.to_bare = true;
+        else if (a == "--processes") o.processes = std::max(1u, count());
+        else if (a == "--source-addresses") o.source_addresses = true;
+        else if (a == "--source-address") o.sources = split(value());
+        else if (a == "--child") o.child = true;
         else if (a == "--server-pid") o.server_pid = static_cast<int>(number(a, value()));
         else if (a == "--json") o.json_file = value();
         else if (a == "-h" || a == "--help") {
@@ -76,50 +104,34 @@ Options parse(int argc, char** argv) {
             std::exit(0);
         } else throw std::invalid_argument("unknown option " + a);
     }
-    if (o.scenario != "login" && o.scenario != "chat") throw std::invalid_argument("--scenario is login or chat");
+    if (o.scenario != "login" && o.scenario != "idle" && o.scenario != "chat") {
+        throw std::invalid_argument("--scenario is login, idle or chat");
+    }
+    const std::string& m = o.server.mechanism;
+    if (m != "SCRAM-SHA-256" && m != "SCRAM-SHA-1" && m != "SCRAM-SHA-512" && m != "PLAIN") {
+        throw std::invalid_argument("--mechanism is SCRAM-SHA-256, SCRAM-SHA-1, SCRAM-SHA-512 or PLAIN");
+    }
+    if (o.server.plain && o.server.direct_tls) throw std::invalid_argument("--plain and --direct-tls exclude each other");
     if (o.scenario == "chat" && o.connections < 2) throw std::invalid_argument("chat needs --connections >= 2");
     if (o.connections == 0) throw std::invalid_argument("--connections must be at least 1");
+    if (o.source_addresses && o.processes < 2) o.sources = {"127.0.0.2"};
     return o;
 }
 
-std::string format(double v) {
-    char buf[64];
-    if (v == static_cast<double>(static_cast<long long>(v)) && v < 1e15) {
-        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-    } else {
-        std::snprintf(buf, sizeof buf, "%.3f", v);
+// Every connection is a file: take all the hard limit allows (20,000 here).
+void raise_file_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
-    return buf;
 }
 
-void print_summary(const Options& o, const Report& r) {
-    std::printf("== parley_bench %s: %u connections, %s port %u%s ==\n", r.scenario.c_str(), o.connections,
-                o.server.direct_tls ? "direct TLS" : "STARTTLS", o.server.port,
-                r.scenario == "chat" ? (", window " + std::to_string(o.window)).c_str() : "");
-    for (const auto& [name, value] : r.figures) std::printf("  %-30s %s\n", name.c_str(), format(value).c_str());
-    for (const auto& [name, text] : r.notes) std::printf("  %-30s %s\n", name.c_str(), text.c_str());
-    std::fflush(stdout);
-}
-
-void write_json(const Options& o, const Report& r) {
-    std::ofstream out(o.json_file);
-    out << "{\n  \"scenario\": " << json_string(r.scenario) << ",\n  \"options\": {\"port\": " << o.server.port
-        << ", \"direct_tls\": " << (o.server.direct_tls ? "true" : "false") << ", \"connections\": " << o.connections
-        << ", \"duration_s\": " << o.duration_s << ", \"window\": " << o.window << ", \"rate\": " << o.rate
-        << ", \"concurrency\": " << o.concurrency << "},\n  \"figures\": {";
-    const char* sep = "\n";
-    for (const auto& [name, value] : r.figures) {
-        out << sep << "    " << json_string(name) << ": " << format(value);
-        sep = ",\n";
-    }
-    out << "\n  },\n  \"notes\": {";
-    sep = "\n";
-    for (const auto& [name, text] : r.notes) {
-        out << sep << "    " << json_string(name) << ": " << json_string(text);
-        sep = ",\n";
-    }
-    out << "\n  }\n}\n";
-    if (!out) throw std::runtime_error("cannot write " + o.json_file);
+std::string self_exe() {
+    char buf[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+    return std::string(buf, static_cast<std::size_t>(n));
 }
 
 bool has_failure_note(const Report& r) {
@@ -127,6 +139,12 @@ bool has_failure_note(const Report& r) {
         if (name == "verdict" || name == "error") return true;
     }
     return false;
+}
+
+bool failed(const Report& r) {
+    if (r.scenario == "login") return r.get("logins_failed") > 0 || r.get("logins_ok") == 0;
+    if (r.scenario == "idle") return r.get("logins_failed") > 0 || r.get("dropped_while_idle") > 0;
+    return r.get("received") == 0 || has_failure_note(r);
 }
 
 }  // namespace
@@ -139,15 +157,20 @@ int main(int argc, char** argv) {
         std::cerr << "parley_bench: " << e.what() << "\n" << usage_text;
         return 2;
     }
-    // The server's certificate is self-signed: the generator checks nothing.
+    raise_file_limit();
+    // The servers' certificates are self-signed: the generator checks nothing.
     env.tls.set_verify_mode(boost::asio::ssl::verify_none);
+    const Options& o = env.options;
     try {
-        Report r = env.options.scenario == "login" ? run_login(env) : run_chat(env);
-        print_summary(env.options, r);
-        if (!env.options.json_file.empty()) write_json(env.options, r);
-        const bool failed = env.options.scenario == "login" ? r.get("logins_failed") > 0 || r.get("logins_ok") == 0
-                                                            : r.get("received") == 0 || has_failure_note(r);
-        return failed ? 1 : 0;
+        Report r;
+        if (o.processes > 1 && !o.child) r = run_children(env, self_exe());
+        else if (o.scenario == "login") r = run_login(env);
+        else if (o.scenario == "idle") r = run_idle(env);
+        else r = run_chat(env);
+        if (o.child) write_child_results(r);
+        else print_summary(o, r);
+        if (!o.json_file.empty()) write_json(o, r);
+        return failed(r) ? 1 : 0;
     } catch (const std::exception& e) {
         std::cerr << "parley_bench: " << e.what() << "\n";
         return 1;

@@ -11,8 +11,27 @@
 
 namespace parley::bench {
 
+namespace {
+
+// Non-idle time of every core since boot: the other helpers' builds share this machine,
+// and their load must show in the report.
+double read_machine_busy_ms() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    stat >> cpu;
+    double total = 0, idle = 0, v = 0;
+    for (int i = 0; i < 8 && stat >> v; ++i) {  // user nice system idle iowait irq softirq steal
+        total += v;
+        if (i == 3 || i == 4) idle += v;
+    }
+    return 1000.0 * (total - idle) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
 ProcSample sample_process(int pid) {
     ProcSample s;
+    s.machine_busy_ms = read_machine_busy_ms();
     if (pid <= 0) return s;
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string line;

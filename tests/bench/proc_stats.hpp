@@ -11,6 +11,7 @@ struct ProcSample {
     bool ok = false;
     double cpu_ms = 0;     // utime + stime
     std::int64_t rss_kb = 0;
+    double machine_busy_ms = 0;  // all processes on all cores (/proc/stat), read even when !ok
 };
 
 // pid <= 0 or an unreadable /proc entry gives ok = false.
