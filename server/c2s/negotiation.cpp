@@ -163,18 +163,16 @@ asio::awaitable<void> Session::handle_negotiation(Element el) {
             close(StreamErrorCondition::policy_violation, "TLS is already in place");
             co_return;
         }
-        // <proceed/> must be on the wire before the handshake starts.
-        while (writing_) {
+        // <proceed/> goes out after whatever is queued (a client that pipelines
+        // <starttls/> behind its header has not read our features yet), and must be on
+        // the wire before the handshake starts.
+        out_ += "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+        flush();
+        while (writing_ || !out_.empty()) {
+            if (state_ == State::closing || finished_ || !socket_.is_open()) co_return;
             asio::steady_timer wait(socket_.get_executor(), std::chrono::milliseconds(1));
             co_await wait.async_wait(asio::use_awaitable);
-        }
-        boost::system::error_code ec;
-        static constexpr std::string_view proceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
-        out_.clear();
-        co_await asio::async_write(socket_, asio::buffer(proceed), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            shutdown_transport();
-            co_return;
+            if (!writing_ && !out_.empty()) flush();
         }
         restart_stream();  // anything sent in the clear after <starttls/> is dropped
         if (co_await tls_handshake()) flush();

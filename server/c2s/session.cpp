@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -182,6 +183,7 @@ asio::awaitable<void> Session::watchdog() {
             // A quiet client gives its XML parser's memory, and its write buffers, back
             // until it speaks again.
             parser_asleep_ = parser_.hibernate();
+            if (tls_ && !writing_) tls_->release_buffers();
             if (out_.empty()) std::string().swap(out_);
             if (!writing_) std::string().swap(writing_buf_);
         }
@@ -203,13 +205,28 @@ asio::awaitable<void> Session::watchdog() {
 void Session::send(const protocol::xml::Element& el) {
     if (finished_) return;
     protocol::xml::serialize(el, out_, "jabber:client");
-    flush();
+    schedule_flush();
 }
 
 void Session::send_raw(std::string_view bytes) {
     if (finished_) return;
     out_.append(bytes);
-    flush();
+    schedule_flush();
+}
+
+void Session::schedule_flush() {
+    if (out_.size() > ctx_.config.limits.max_outbound_bytes && state_ != State::closing) {
+        flush();  // closes the slow reader now, even while a write is stuck
+        return;
+    }
+    // Everything queued while the current handlers run leaves in one write: one
+    // TLS record and one system call for a burst instead of one per stanza.
+    if (flush_scheduled_ || writing_) return;
+    flush_scheduled_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->flush_scheduled_ = false;
+        self->flush();
+    });
 }
 
 void Session::flush() {

@@ -61,6 +61,7 @@ private:
     void on_write_done(boost::system::error_code ec);
     void send(const protocol::xml::Element& el);
     void send_raw(std::string_view bytes);
+    void schedule_flush();
     void flush();
     void close(protocol::StreamErrorCondition condition, std::string_view text = {});
     void close_gracefully();
@@ -99,6 +100,7 @@ private:
     std::string out_, writing_buf_;
     std::size_t write_offset_ = 0;  // TLS: bytes of writing_buf_ already written
     bool writing_ = false;
+    bool flush_scheduled_ = false;
     bool shutdown_after_flush_ = false;
     bool finished_ = false;
     boost::asio::steady_timer timer_;

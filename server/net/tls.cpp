@@ -110,8 +110,6 @@ std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Config&
                                     SSL_OP_NO_COMPRESSION |
                                     // XMPP ends with </stream:stream>; a missing close_notify is just EOF.
                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
-    // Idle connections keep no read/write buffers: most of a TLS session's memory.
-    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     // No session resumption: XMPP clients hold one long connection, and tickets and a
     // session cache would cost every login CPU and every connection memory.
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);

@@ -12,8 +12,11 @@ TlsSocket::TlsSocket(boost::asio::ip::tcp::socket& socket, SSL_CTX* ctx) : ssl_(
     socket.non_blocking(true, ec);
     if (ssl_) {
         SSL_set_fd(ssl_, static_cast<int>(socket.native_handle()));
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                               SSL_MODE_RELEASE_BUFFERS);
+        // Not SSL_MODE_RELEASE_BUFFERS: it frees and reallocates both record buffers
+        // around every read and write of a busy connection. release_buffers() frees
+        // them once the connection has gone quiet instead.
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
         SSL_set_accept_state(ssl_);
     }
 }
@@ -63,6 +66,11 @@ TlsSocket::Io TlsSocket::write(const char* data, std::size_t size, std::size_t& 
     if (!ssl_ || detached_) return Io::closed;
     const int ret = SSL_write_ex(ssl_, data, size, &n);
     return ret == 1 ? Io::done : classify(ret);
+}
+
+bool TlsSocket::release_buffers() {
+    if (!ssl_ || detached_) return false;
+    return SSL_free_buffers(ssl_) == 1;
 }
 
 void TlsSocket::shutdown() {

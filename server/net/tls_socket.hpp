@@ -1,9 +1,9 @@
 #pragma once
 // TLS over a non-blocking TCP socket with OpenSSL reading and writing the socket
-// itself. Unlike asio::ssl::stream it keeps no record buffers of its own, and with
-// SSL_MODE_RELEASE_BUFFERS OpenSSL frees its buffers while the connection is idle:
-// an idle TLS client costs a few KiB instead of tens. The caller waits for socket
+// itself. Unlike asio::ssl::stream it keeps no record buffers of its own. The caller waits for socket
 // readiness (async_wait) when an operation says want_read / want_write.
+// OpenSSL's record buffers stay allocated while the connection is busy and are freed
+// by release_buffers() when it goes quiet.
 // Call only on the socket's thread.
 #include <boost/asio/ip/tcp.hpp>
 #include <openssl/ssl.h>
@@ -32,6 +32,9 @@ public:
     Io read(char* buf, std::size_t capacity, std::size_t& n);
     // Writes some of data; n is set on done (partial writes are allowed).
     Io write(const char* data, std::size_t size, std::size_t& n);
+    // Frees the record buffers if nothing is pending in them (an idle connection);
+    // OpenSSL allocates them again on the next read or write.
+    bool release_buffers();
     // Sends close_notify if the socket takes it at once; never waits.
     void shutdown();
     // After the socket is closed no operation may touch it (its fd may be reused).
