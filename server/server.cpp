@@ -141,28 +141,20 @@ int Server::run() {
     };
     signals.async_wait(on_signal);
 
-    // glibc keeps memory freed after TLS handshakes and bursts inside its heap, between
-    // live allocations: give whole free pages back now and then, so that what the
-    // server holds follows what its connections need.
-    asio::steady_timer trim_timer(accept_ctx);
-    std::function<void(const boost::system::error_code&)> trim = [&](const boost::system::error_code& ec) {
-        if (ec) return;
-        malloc_trim(0);
-        trim_timer.expires_after(std::chrono::seconds(5));
-        trim_timer.async_wait(trim);
-    };
-    trim_timer.expires_after(std::chrono::seconds(5));
-    trim_timer.async_wait(trim);
-
     st.pool.start();
     spdlog::info("server_started hosts={} threads={}", config_.hosts.size(), st.pool.size());
-    stop_future.wait();
+    // glibc keeps memory freed by hibernating sessions and TLS handshakes inside its
+    // heap, between live allocations: the otherwise idle main thread gives whole free
+    // pages back every second, so what the server holds follows what its connections
+    // need (and no I/O thread stalls for it).
+    while (stop_future.wait_for(std::chrono::seconds(1)) == std::future_status::timeout) {
+        malloc_trim(0);
+    }
 
     // Shutdown in order: listeners, streams (system-shutdown), a bounded wait, modules.
     asio::post(accept_ctx, [&] {
         for (auto& l : st.listeners) l->stop();
         signals.cancel();
-        trim_timer.cancel();
     });
     for (auto& ref : st.c2s->open_streams()) ref.close(protocol::StreamErrorCondition::system_shutdown);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
