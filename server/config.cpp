@@ -112,6 +112,16 @@ struct Key {
         }
         return out;
     }
+
+    // XEP-0157 wants URIs; a scheme (the part before ':') is the least a client can use.
+    std::vector<std::string> uris() const {
+        return strings([&](const std::string& s, const toml::node& at) {
+            auto colon = s.find(':');
+            if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+                fail("\"" + s + "\" is not a URI (e.g. \"mailto:abuse@example.org\")", &at);
+            return s;
+        });
+    }
 };
 
 using KeyHandler = void (*)(const Key&);
@@ -217,6 +227,25 @@ const std::map<std::string, Section, std::less<>>& sections() {
               [](const Key& k) {
                   k.c.limits.read_rate_bytes = k.integer<std::size_t>(0, std::int64_t{1} << 40);
               }},
+             // Below 1 KiB not even a small avatar-less vCard fits; above 16 MiB one
+             // account could fill the database.
+             {"max_vcard_bytes",
+              [](const Key& k) {
+                  k.c.limits.max_vcard_bytes = k.integer<std::size_t>(1024, 16 << 20);
+              }},
+             {"max_private_bytes",
+              [](const Key& k) {
+                  k.c.limits.max_private_bytes = k.integer<std::size_t>(1024, 16 << 20);
+              }},
+         }},
+        {"contact",
+         {
+             {"abuse", [](const Key& k) { k.c.contact.abuse = k.uris(); }},
+             {"admin", [](const Key& k) { k.c.contact.admin = k.uris(); }},
+             {"feedback", [](const Key& k) { k.c.contact.feedback = k.uris(); }},
+             {"sales", [](const Key& k) { k.c.contact.sales = k.uris(); }},
+             {"security", [](const Key& k) { k.c.contact.security = k.uris(); }},
+             {"support", [](const Key& k) { k.c.contact.support = k.uris(); }},
          }},
         {"log",
          {

@@ -75,7 +75,14 @@ struct Config {
         std::size_t max_connections = 19000;       // c2s total
         std::size_t max_connections_per_ip = 0;    // 0 = no limit
         std::size_t read_rate_bytes = 0;           // per connection, bytes/s; 0 = no limit
+        std::size_t max_vcard_bytes = 65536;       // one account's vCard (serialized XML)
+        std::size_t max_private_bytes = 65536;     // one private XML storage item
     } limits;
+
+    // [contact] XEP-0157 addresses, each a URI ("mailto:...", "xmpp:...", "https://...").
+    struct Contact {
+        std::vector<std::string> abuse, admin, feedback, sales, security, support;
+    } contact;
 
     // [log]
     struct Log {

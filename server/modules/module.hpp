@@ -38,6 +38,10 @@ public:
     void add_account_feature(std::string feature) { account_features_.push_back(std::move(feature)); }
     const std::vector<std::string>& server_features() const { return server_features_; }
     const std::vector<std::string>& account_features() const { return account_features_; }
+    // XEP-0128: a data form (<x xmlns='jabber:x:data' type='result'>) appended to the
+    // server's disco#info result.
+    void add_disco_extension(protocol::xml::Element form) { disco_extensions_.push_back(std::move(form)); }
+    const std::vector<protocol::xml::Element>& disco_extensions() const { return disco_extensions_; }
 
     const Config& config() const { return config_; }
     routing::Router& router() { return router_; }
@@ -53,6 +57,7 @@ private:
     storage::Database& db_;
     std::vector<std::string> server_features_;
     std::vector<std::string> account_features_;
+    std::vector<protocol::xml::Element> disco_extensions_;
 };
 
 class Module {

@@ -41,12 +41,15 @@ void Disco::start(ModuleContext& ctx) {
     auto account = std::make_shared<std::vector<std::string>>(ctx.account_features());
     account->push_back(std::string(protocol::ns::disco_info));
     *account = sorted_unique(std::move(*account));
+    auto extensions = std::make_shared<std::vector<Element>>(ctx.disco_extensions());
 
     using routing::IqResult;
     ctx.on_iq(routing::IqType::get, std::string(protocol::ns::disco_info), routing::IqScope::server,
-              [server](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {
+              [server, extensions](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {
                   if (has_node(iq)) co_return StanzaError{StanzaErrorCondition::item_not_found, {}, {}, {}};
-                  co_return std::optional<Element>(info_reply("server", "im", *server));
+                  Element reply = info_reply("server", "im", *server);
+                  for (const Element& form : *extensions) reply.add_child(form);
+                  co_return std::optional<Element>(std::move(reply));
               });
     ctx.on_iq(routing::IqType::get, std::string(protocol::ns::disco_items), routing::IqScope::server,
               [](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {

@@ -65,6 +65,10 @@ TEST_CASE("an empty file gives the documented defaults") {
     CHECK(c.storage.postgres.empty());
     CHECK(c.storage.threads == 2);
     CHECK(c.limits.max_stanza_bytes == 262144);
+    CHECK(c.limits.max_vcard_bytes == 65536);
+    CHECK(c.limits.max_private_bytes == 65536);
+    CHECK(c.contact.abuse.empty());
+    CHECK(c.contact.support.empty());
     CHECK(c.log.level == "info");
     CHECK(c.serves("localhost"));
     CHECK_FALSE(c.serves("example.org"));
@@ -104,6 +108,15 @@ max_auth_failures = 5
 max_connections = 100
 max_connections_per_ip = 10
 read_rate_bytes = 4096
+max_vcard_bytes = 1024
+max_private_bytes = 16777216
+[contact]
+abuse = ["mailto:abuse@example.org", "xmpp:abuse@example.org"]
+admin = ["xmpp:admin@example.org"]
+feedback = ["https://example.org/feedback"]
+sales = []
+security = ["mailto:security@example.org"]
+support = ["xmpp:support@conference.example.org?join"]
 [log]
 level = "debug"
 )"));
@@ -134,6 +147,16 @@ level = "debug"
     CHECK(c.limits.max_connections == 100);
     CHECK(c.limits.max_connections_per_ip == 10);
     CHECK(c.limits.read_rate_bytes == 4096);
+    CHECK(c.limits.max_vcard_bytes == 1024);
+    CHECK(c.limits.max_private_bytes == 16777216);
+    CHECK(c.contact.abuse ==
+          std::vector<std::string>{"mailto:abuse@example.org", "xmpp:abuse@example.org"});
+    CHECK(c.contact.admin == std::vector<std::string>{"xmpp:admin@example.org"});
+    CHECK(c.contact.feedback == std::vector<std::string>{"https://example.org/feedback"});
+    CHECK(c.contact.sales.empty());
+    CHECK(c.contact.security == std::vector<std::string>{"mailto:security@example.org"});
+    CHECK(c.contact.support ==
+          std::vector<std::string>{"xmpp:support@conference.example.org?join"});
     CHECK(c.log.level == "debug");
 }
 
@@ -167,6 +190,14 @@ TEST_CASE("the shipped conf/parley.toml loads and documents the defaults") {
     CHECK(c.limits.max_connections == defaults.limits.max_connections);
     CHECK(c.limits.max_connections_per_ip == defaults.limits.max_connections_per_ip);
     CHECK(c.limits.read_rate_bytes == defaults.limits.read_rate_bytes);
+    CHECK(c.limits.max_vcard_bytes == defaults.limits.max_vcard_bytes);
+    CHECK(c.limits.max_private_bytes == defaults.limits.max_private_bytes);
+    CHECK(c.contact.abuse == defaults.contact.abuse);
+    CHECK(c.contact.admin == defaults.contact.admin);
+    CHECK(c.contact.feedback == defaults.contact.feedback);
+    CHECK(c.contact.sales == defaults.contact.sales);
+    CHECK(c.contact.security == defaults.contact.security);
+    CHECK(c.contact.support == defaults.contact.support);
     CHECK(c.log.level == defaults.log.level);
 }
 
@@ -216,6 +247,27 @@ TEST_CASE("values out of range are errors") {
     CHECK(error_for("[limits]\nmax_stanza_bytes = 9999\n").key() == "limits.max_stanza_bytes");
     CHECK(error_for("[limits]\nmax_stanza_bytes = 30000\nmax_outbound_bytes = 20000\n").key() ==
           "limits.max_outbound_bytes");
+    CHECK(error_for("[limits]\nmax_vcard_bytes = 1023\n").key() == "limits.max_vcard_bytes");
+    CHECK(error_for("[limits]\nmax_vcard_bytes = 16777217\n").key() == "limits.max_vcard_bytes");
+    CHECK(error_for("[limits]\nmax_private_bytes = 1023\n").key() ==
+          "limits.max_private_bytes");
+    CHECK(error_for("[limits]\nmax_private_bytes = 16777217\n").key() ==
+          "limits.max_private_bytes");
+}
+
+TEST_CASE("contact addresses must be URIs") {
+    auto e = error_for("[contact]\nabuse = [\n  \"mailto:a@example.org\",\n  \"abuse@example.org\",\n]\n");
+    CHECK(e.key() == "contact.abuse");
+    CHECK(e.line() == 4);
+    CHECK(std::string(e.what()).find("not a URI") != std::string::npos);
+    CHECK(error_for("[contact]\nadmin = \"xmpp:admin@example.org\"\n").key() == "contact.admin");
+    CHECK(error_for("[contact]\nsupport = [\":nothing\"]\n").key() == "contact.support");
+    CHECK(error_for("[contact]\nsecurity = [\"mailto:\"]\n").key() == "contact.security");
+    CHECK(error_for("[contact]\nfeedback = [3]\n").key() == "contact.feedback");
+    CHECK(error_for("[contact]\nsales = [\"xmpp:a@b\", \"xmpp:a@b\"]\n").key() == "contact.sales");
+    e = error_for("[contact]\npress = [\"mailto:press@example.org\"]\n");
+    CHECK(e.key() == "contact.press");
+    CHECK(std::string(e.what()).find("unknown key") != std::string::npos);
 }
 
 TEST_CASE("hosts must be valid, distinct and present") {
