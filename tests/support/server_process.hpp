@@ -31,6 +31,8 @@ struct ServerOptions {
     std::optional<unsigned> max_auth_failures;
     std::optional<std::size_t> max_connections;
     std::optional<std::size_t> max_connections_per_ip;
+    std::optional<std::size_t> max_vcard_bytes;
+    std::optional<std::size_t> max_private_bytes;
     std::string log_level = "debug";
     // Appended to the config verbatim; must start with a [section] header.
     std::string extra_toml;

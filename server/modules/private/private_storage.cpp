@@ -1,0 +1,123 @@
+// XEP-0049: Private XML Storage — see private_storage.hpp for what is implemented.
+#include "server/modules/private/private_storage.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "server/modules/private/stored_xml.hpp"
+#include "storage/database.hpp"
+#include "storage/private_store.hpp"
+
+namespace parley::server::modules {
+
+using protocol::StanzaError;
+using protocol::StanzaErrorCondition;
+using protocol::xml::Element;
+using routing::IqResult;
+
+namespace {
+
+constexpr std::string_view private_ns = "jabber:iq:private";
+
+StanzaError error(StanzaErrorCondition c) { return StanzaError{c, {}, {}, {}}; }
+
+std::string account_key(const protocol::Jid& account) { return account.domain() + "/" + account.local(); }
+
+// The elements inside <query/>, skipping whitespace.
+std::vector<const Element*> query_children(const routing::Stanza& iq) {
+    std::vector<const Element*> out;
+    if (const Element* query = iq.el.first_child_element()) {
+        for (const Element& child : query->children()) {
+            if (!child.is_text()) out.push_back(&child);
+        }
+    }
+    return out;
+}
+
+// XEP-0049 §2.3: only the account itself (an authorized resource of the user) may
+// read or write; the router has already filled in a missing 'to'.
+bool is_own_account(const routing::Stanza& iq) { return iq.from.bare() == iq.to.bare(); }
+
+bool has_reserved_child(const std::vector<const Element*>& children) {
+    for (const Element* child : children) {
+        if (is_reserved_private_namespace(child->xmlns())) return true;
+    }
+    return false;
+}
+
+boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t max_bytes,
+                                            const routing::Stanza& iq) {
+    if (!is_own_account(iq)) co_return error(StanzaErrorCondition::forbidden);
+    const auto children = query_children(iq);
+    if (children.empty() || has_reserved_child(children)) co_return error(StanzaErrorCondition::not_acceptable);
+    std::vector<storage::private_store::Item> items;
+    items.reserve(children.size());
+    for (const Element* child : children) {
+        std::string xml = to_stored_xml(*child);
+        if (xml.size() > max_bytes) co_return error(StanzaErrorCondition::not_acceptable);
+        items.push_back({child->name(), child->xmlns(), std::move(xml)});
+    }
+    const std::string key = account_key(iq.to);
+    auto store = [d = iq.to.domain(), l = iq.to.local(), items = std::move(items)](pqxx::connection& c) {
+        storage::private_store::set(c, d, l, items);
+    };
+    auto stored = co_await db.run<void>(key, std::move(store), boost::asio::use_awaitable);
+    if (!stored) {
+        spdlog::error("private_store_failed account={} error={}", iq.to.bare_string(), stored.error().message());
+        co_return error(StanzaErrorCondition::internal_server_error);
+    }
+    co_return std::optional<Element>{};
+}
+
+boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing::Stanza& iq) {
+    if (!is_own_account(iq)) co_return error(StanzaErrorCondition::forbidden);
+    const auto children = query_children(iq);
+    if (children.empty()) co_return error(StanzaErrorCondition::bad_request);
+    if (has_reserved_child(children)) co_return error(StanzaErrorCondition::not_acceptable);
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const Element* child : children) keys.emplace_back(child->name(), child->xmlns());
+    const std::string key = account_key(iq.to);
+    auto load = [d = iq.to.domain(), l = iq.to.local(), keys = std::move(keys)](pqxx::connection& c) {
+        std::vector<std::optional<std::string>> out;
+        for (const auto& [name, xmlns] : keys) out.push_back(storage::private_store::get(c, d, l, name, xmlns));
+        return out;
+    };
+    auto loaded = co_await db.run<std::vector<std::optional<std::string>>>(key, std::move(load),
+                                                                             boost::asio::use_awaitable);
+    if (!loaded) {
+        spdlog::error("private_load_failed account={} error={}", iq.to.bare_string(), loaded.error().message());
+        co_return error(StanzaErrorCondition::internal_server_error);
+    }
+    Element query("query", std::string(private_ns));
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        std::optional<Element> stored;
+        if (const auto& xml = (*loaded)[i]) {
+            stored = parse_stored_xml(*xml);
+            if (!stored) spdlog::error("private_item_unreadable account={}", iq.to.bare_string());
+        }
+        // Nothing stored: the element comes back empty, as asked (XEP-0049 §2.3).
+        query.add_child(stored ? std::move(*stored) : Element(children[i]->name(), children[i]->xmlns()));
+    }
+    co_return std::optional<Element>(std::move(query));
+}
+
+}  // namespace
+
+bool is_reserved_private_namespace(std::string_view xmlns) {
+    return xmlns.empty() || xmlns.starts_with("jabber:") || xmlns.starts_with("http://jabber.org/") ||
+           xmlns == "vcard-temp";
+}
+
+void PrivateStorage::start(ModuleContext& ctx) {
+    storage::Database* db = &ctx.db();
+    const std::size_t max_bytes = ctx.config().limits.max_private_bytes;
+    ctx.on_iq(routing::IqType::set, std::string(private_ns), routing::IqScope::account,
+              [db, max_bytes](const routing::Stanza& iq) { return handle_set(*db, max_bytes, iq); });
+    ctx.on_iq(routing::IqType::get, std::string(private_ns), routing::IqScope::account,
+              [db](const routing::Stanza& iq) { return handle_get(*db, iq); });
+}
+
+}  // namespace parley::server::modules
