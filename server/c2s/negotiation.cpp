@@ -116,6 +116,7 @@ void Session::send_features() {
     if (state_ == State::authenticated) {
         features.add_child("bind", std::string(ns::bind));
         features.add_child("session", std::string(ns::session)).add_child("optional");
+        features.add_child("ver", "urn:xmpp:features:rosterver");  // RFC 6121 §2.6.1
     } else {
         if (!is_tls()) {
             auto& starttls = features.add_child("starttls", std::string(ns::tls));

@@ -5,6 +5,13 @@
 #include "server/modules/module.hpp"
 #include "server/modules/ping/ping.hpp"
 #include "server/modules/presence/presence_basic.hpp"
+#include "server/modules/roster/roster.hpp"
+#include "server/modules/contact/contact.hpp"
+#include "server/modules/last/last.hpp"
+#include "server/modules/time/time.hpp"
+#include "server/modules/version/version.hpp"
+#include "server/modules/private/private_storage.hpp"
+#include "server/modules/vcard/vcard.hpp"
 
 namespace parley::server::modules {
 
@@ -13,6 +20,13 @@ std::vector<std::unique_ptr<Module>> all_modules() {
     m.push_back(std::make_unique<MessageDelivery>());
     m.push_back(std::make_unique<PresenceBasic>());
     m.push_back(std::make_unique<Ping>());
+    m.push_back(std::make_unique<Version>());
+    m.push_back(std::make_unique<EntityTime>());
+    m.push_back(std::make_unique<LastActivity>());
+    m.push_back(std::make_unique<ContactAddresses>());
+    m.push_back(std::make_unique<PrivateStorage>());
+    m.push_back(std::make_unique<VCard>());
+    m.push_back(std::make_unique<Roster>());
     m.push_back(std::make_unique<Disco>());  // last: lists what the others registered
     return m;
 }

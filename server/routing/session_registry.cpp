@@ -72,6 +72,17 @@ void SessionRegistry::set_presence(const protocol::Jid& full, std::uint64_t id, 
     }
 }
 
+void SessionRegistry::set_roster_requested(const protocol::Jid& full, std::uint64_t id) {
+    const std::string bare = full.bare_string();
+    Shard& s = shard_for(bare);
+    std::lock_guard lock(s.mutex);
+    auto it = s.accounts.find(bare);
+    if (it == s.accounts.end()) return;
+    for (auto& e : it->second) {
+        if (e.resource == full.resource() && e.ref.id == id) e.roster_requested = true;
+    }
+}
+
 std::optional<SessionRef> SessionRegistry::find(const protocol::Jid& full) const {
     const std::string bare = full.bare_string();
     Shard& s = shard_for(bare);

@@ -21,6 +21,7 @@ struct ResourceEntry {
     int priority = 0;
     bool available = false;  // sent initial presence and not unavailable since
     SessionRef ref;
+    bool roster_requested = false;  // an "interested resource" (RFC 6121 §2.1.6)
 };
 
 class SessionRegistry {
@@ -31,6 +32,9 @@ public:
     // Removes `full` if it is still bound to session `id`.
     void unbind(const protocol::Jid& full, std::uint64_t id);
     void set_presence(const protocol::Jid& full, std::uint64_t id, bool available, int priority);
+    // Marks `full` (still bound to session `id`) as having requested the roster, so it
+    // gets roster pushes.
+    void set_roster_requested(const protocol::Jid& full, std::uint64_t id);
 
     std::optional<SessionRef> find(const protocol::Jid& full) const;
     std::vector<ResourceEntry> resources(const protocol::Jid& bare) const;

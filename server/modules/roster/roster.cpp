@@ -1,0 +1,134 @@
+#include "server/modules/roster/roster.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+
+#include "protocol/namespaces.hpp"
+#include "server/log.hpp"
+#include "server/modules/roster/roster_item.hpp"
+#include "server/routing/router.hpp"
+#include "server/routing/session_registry.hpp"
+#include "storage/database.hpp"
+#include "storage/roster_store.hpp"
+
+namespace parley::server::modules {
+
+namespace rs = storage::roster_store;
+using boost::asio::awaitable;
+using boost::asio::use_awaitable;
+using protocol::StanzaError;
+using protocol::StanzaErrorCondition;
+using protocol::xml::Element;
+using routing::IqResult;
+using routing::Stanza;
+
+namespace {
+
+StanzaError condition(StanzaErrorCondition c) { return StanzaError{c, {}, {}, {}}; }
+
+// RFC 6121 §2.1.5 (and §2.3.3): only the account's own resources may read or change
+// its roster.
+bool is_own_account(const Stanza& iq) { return iq.from.bare() == iq.to.bare(); }
+
+Element roster_query(std::int64_t version) {
+    Element q("query", std::string(roster::ns_roster));
+    q.set_attr("ver", std::to_string(version));
+    return q;
+}
+
+// RFC 6121 §2.1.6: a push goes to every interested resource, the one that made the
+// change included. Pushes go to local resources only.
+void push(routing::Router& router, routing::SessionRegistry& sessions, const protocol::Jid& owner,
+          std::int64_t version, const Element& item) {
+    static std::atomic<std::uint64_t> next_id{0};
+    for (const auto& entry : sessions.resources(owner)) {
+        if (!entry.roster_requested) continue;
+        const protocol::Jid full = owner.bare().with_resource(entry.resource);
+        Element iq("iq", std::string(protocol::ns::client));
+        iq.set_attr("type", "set");
+        iq.set_attr("id", "push" + std::to_string(next_id.fetch_add(1, std::memory_order_relaxed)));
+        iq.set_attr("to", full.to_string());
+        iq.add_child(roster_query(version)).add_child(item);
+        router.deliver_to_resource(full, std::move(iq));
+    }
+}
+
+awaitable<IqResult> handle_get(storage::Database& db, routing::SessionRegistry& sessions, const Stanza& iq) {
+    if (!is_own_account(iq)) co_return condition(StanzaErrorCondition::forbidden);
+    // Interested from now on (§2.1.6), so no change between our read and the
+    // result goes unpushed.
+    sessions.set_roster_requested(iq.from, iq.origin_session);
+
+    const std::string* ver = iq.el.first_child_element()->find_attr("ver");
+    auto read = [domain = iq.from.domain(), local = iq.from.local()](pqxx::connection& c) {
+        return rs::get(c, domain, local);
+    };
+    const std::string key = iq.from.bare_string();
+    auto roster = co_await db.run<rs::Roster>(key, std::move(read), use_awaitable);
+    if (!roster) {
+        spdlog::error("roster_read_failed jid={} error={}", key, roster.error().message());
+        co_return condition(StanzaErrorCondition::internal_server_error);
+    }
+    // §2.6.3: the client's version is current → an empty result.
+    if (ver && roster::parse_version(*ver) == roster->version) co_return std::optional<Element>{};
+    Element q = roster_query(roster->version);
+    for (const auto& item : roster->items) q.add_child(roster::item_element(item));
+    co_return std::optional<Element>(std::move(q));
+}
+
+awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, routing::SessionRegistry& sessions,
+                               const Stanza& iq) {
+    if (!is_own_account(iq)) co_return condition(StanzaErrorCondition::forbidden);
+    auto parsed = roster::parse_roster_set(*iq.el.first_child_element(), iq.from);
+    if (auto* err = std::get_if<StanzaError>(&parsed)) co_return std::move(*err);
+    roster::RosterSet set = std::move(std::get<roster::RosterSet>(parsed));
+
+    const std::string key = iq.from.bare_string();
+    const protocol::Jid owner = iq.from.bare();
+    std::string contact = set.jid.to_string();
+    if (set.remove) {
+        auto remove = [domain = owner.domain(), local = owner.local(), contact](pqxx::connection& c) {
+            return rs::remove_item(c, domain, local, contact);
+        };
+        auto removed = co_await db.run<std::optional<std::int64_t>>(key, std::move(remove), use_awaitable);
+        if (!removed) {
+            spdlog::error("roster_write_failed jid={} error={}", key, removed.error().message());
+            co_return condition(StanzaErrorCondition::internal_server_error);
+        }
+        // §2.5.3: removing what is not there.
+        if (!*removed) co_return condition(StanzaErrorCondition::item_not_found);
+        // TODO(subscriptions, RFC 6121 §2.5.2/§3.3.2): removing an item with a
+        // subscription must also send presence unsubscribe and/or unsubscribed to the
+        // contact and unavailable presence from the user's resources.
+        push(router, sessions, owner, **removed, roster::removed_item_element(contact));
+        co_return std::optional<Element>{};
+    }
+
+    auto write = [domain = owner.domain(), local = owner.local(), contact, name = std::move(set.name),
+                  groups = std::move(set.groups)](pqxx::connection& c) {
+        return rs::set_item(c, domain, local, contact, name, groups);
+    };
+    auto stored = co_await db.run<rs::Item>(key, std::move(write), use_awaitable);
+    if (!stored) {
+        spdlog::error("roster_write_failed jid={} error={}", key, stored.error().message());
+        co_return condition(StanzaErrorCondition::internal_server_error);
+    }
+    push(router, sessions, owner, stored->version, roster::item_element(*stored));
+    co_return std::optional<Element>{};
+}
+
+}  // namespace
+
+void Roster::start(ModuleContext& ctx) {
+    storage::Database& db = ctx.db();
+    routing::Router& router = ctx.router();
+    routing::SessionRegistry& sessions = ctx.sessions();
+    const std::string ns(roster::ns_roster);
+    ctx.on_iq(routing::IqType::get, ns, routing::IqScope::account,
+              [&db, &sessions](const Stanza& iq) { return handle_get(db, sessions, iq); });
+    ctx.on_iq(routing::IqType::set, ns, routing::IqScope::account,
+              [&db, &router, &sessions](const Stanza& iq) { return handle_set(db, router, sessions, iq); });
+}
+
+}  // namespace parley::server::modules
