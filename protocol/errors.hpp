@@ -43,6 +43,11 @@ struct StanzaError {
     std::optional<xml::Element> app;      // application-specific condition element
 };
 
+// A StanzaError with just a condition (and text), its type the condition's default.
+inline StanzaError stanza_error(StanzaErrorCondition condition, std::string text = {}) {
+    return StanzaError{condition, std::move(text), std::nullopt, std::nullopt};
+}
+
 // <stream:error><cond xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>[<text/>]</stream:error>
 xml::Element make_stream_error(StreamErrorCondition c, std::string_view text = {});
 

@@ -55,7 +55,7 @@ boost::asio::awaitable<std::optional<std::vector<protocol::sasl::ScramCredential
     const std::string& localpart) {
     // Named locals, not temporaries inside the co_await expression: GCC 12 relocates
     // such temporaries bitwise, which corrupts std::string members.
-    const std::string key = domain_ + "/" + localpart;
+    const std::string key = domain_ + "/" + localpart;  // routing::account_key's form
     auto query = [d = domain_, l = localpart](pqxx::connection& c) {
         return storage::user_store::credentials(c, d, l);
     };

@@ -22,9 +22,7 @@ namespace {
 
 constexpr std::string_view private_ns = "jabber:iq:private";
 
-StanzaError error(StanzaErrorCondition c) { return StanzaError{c, {}, {}, {}}; }
 
-std::string account_key(const protocol::Jid& account) { return account.domain() + "/" + account.local(); }
 
 // The elements inside <query/>, skipping whitespace.
 std::vector<const Element*> query_children(const routing::Stanza& iq) {
@@ -39,7 +37,6 @@ std::vector<const Element*> query_children(const routing::Stanza& iq) {
 
 // XEP-0049 §2.3: only the account itself (an authorized resource of the user) may
 // read or write; the router has already filled in a missing 'to'.
-bool is_own_account(const routing::Stanza& iq) { return iq.from.bare() == iq.to.bare(); }
 
 bool has_reserved_child(const std::vector<const Element*>& children) {
     for (const Element* child : children) {
@@ -50,36 +47,36 @@ bool has_reserved_child(const std::vector<const Element*>& children) {
 
 boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t max_bytes,
                                             const routing::Stanza& iq) {
-    if (!is_own_account(iq)) co_return error(StanzaErrorCondition::forbidden);
+    if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     const auto children = query_children(iq);
-    if (children.empty() || has_reserved_child(children)) co_return error(StanzaErrorCondition::not_acceptable);
+    if (children.empty() || has_reserved_child(children)) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
     std::vector<storage::private_store::Item> items;
     items.reserve(children.size());
     for (const Element* child : children) {
         std::string xml = to_stored_xml(*child);
-        if (xml.size() > max_bytes) co_return error(StanzaErrorCondition::not_acceptable);
+        if (xml.size() > max_bytes) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
         items.push_back({child->name(), child->xmlns(), std::move(xml)});
     }
-    const std::string key = account_key(iq.to);
+    const std::string key = routing::account_key(iq.to);
     auto store = [d = iq.to.domain(), l = iq.to.local(), items = std::move(items)](pqxx::connection& c) {
         storage::private_store::set(c, d, l, items);
     };
     auto stored = co_await db.run<void>(key, std::move(store), boost::asio::use_awaitable);
     if (!stored) {
         spdlog::error("private_store_failed account={} error={}", iq.to.bare_string(), stored.error().message());
-        co_return error(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     co_return std::optional<Element>{};
 }
 
 boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing::Stanza& iq) {
-    if (!is_own_account(iq)) co_return error(StanzaErrorCondition::forbidden);
+    if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     const auto children = query_children(iq);
-    if (children.empty()) co_return error(StanzaErrorCondition::bad_request);
-    if (has_reserved_child(children)) co_return error(StanzaErrorCondition::not_acceptable);
+    if (children.empty()) co_return protocol::stanza_error(StanzaErrorCondition::bad_request);
+    if (has_reserved_child(children)) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
     std::vector<std::pair<std::string, std::string>> keys;
     for (const Element* child : children) keys.emplace_back(child->name(), child->xmlns());
-    const std::string key = account_key(iq.to);
+    const std::string key = routing::account_key(iq.to);
     auto load = [d = iq.to.domain(), l = iq.to.local(), keys = std::move(keys)](pqxx::connection& c) {
         std::vector<std::optional<std::string>> out;
         for (const auto& [name, xmlns] : keys) out.push_back(storage::private_store::get(c, d, l, name, xmlns));
@@ -89,7 +86,7 @@ boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing
                                                                              boost::asio::use_awaitable);
     if (!loaded) {
         spdlog::error("private_load_failed account={} error={}", iq.to.bare_string(), loaded.error().message());
-        co_return error(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     Element query("query", std::string(private_ns));
     for (std::size_t i = 0; i < children.size(); ++i) {

@@ -25,11 +25,9 @@ using routing::Stanza;
 
 namespace {
 
-StanzaError condition(StanzaErrorCondition c) { return StanzaError{c, {}, {}, {}}; }
 
 // RFC 6121 §2.1.5 (and §2.3.3): only the account's own resources may read or change
 // its roster.
-bool is_own_account(const Stanza& iq) { return iq.from.bare() == iq.to.bare(); }
 
 Element roster_query(std::int64_t version) {
     Element q("query", std::string(roster::ns_roster));
@@ -55,7 +53,7 @@ void push(routing::Router& router, routing::SessionRegistry& sessions, const pro
 }
 
 awaitable<IqResult> handle_get(storage::Database& db, routing::SessionRegistry& sessions, const Stanza& iq) {
-    if (!is_own_account(iq)) co_return condition(StanzaErrorCondition::forbidden);
+    if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     // Interested from now on (§2.1.6), so no change between our read and the
     // result goes unpushed.
     sessions.set_roster_requested(iq.from, iq.origin_session);
@@ -64,11 +62,11 @@ awaitable<IqResult> handle_get(storage::Database& db, routing::SessionRegistry& 
     auto read = [domain = iq.from.domain(), local = iq.from.local()](pqxx::connection& c) {
         return rs::get(c, domain, local);
     };
-    const std::string key = iq.from.bare_string();
+    const std::string key = routing::account_key(iq.to);
     auto roster = co_await db.run<rs::Roster>(key, std::move(read), use_awaitable);
     if (!roster) {
         spdlog::error("roster_read_failed jid={} error={}", key, roster.error().message());
-        co_return condition(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     // §2.6.3: the client's version is current → an empty result.
     if (ver && roster::parse_version(*ver) == roster->version) co_return std::optional<Element>{};
@@ -79,12 +77,12 @@ awaitable<IqResult> handle_get(storage::Database& db, routing::SessionRegistry& 
 
 awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, routing::SessionRegistry& sessions,
                                const Stanza& iq) {
-    if (!is_own_account(iq)) co_return condition(StanzaErrorCondition::forbidden);
+    if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     auto parsed = roster::parse_roster_set(*iq.el.first_child_element(), iq.from);
     if (auto* err = std::get_if<StanzaError>(&parsed)) co_return std::move(*err);
     roster::RosterSet set = std::move(std::get<roster::RosterSet>(parsed));
 
-    const std::string key = iq.from.bare_string();
+    const std::string key = routing::account_key(iq.to);
     const protocol::Jid owner = iq.from.bare();
     std::string contact = set.jid.to_string();
     if (set.remove) {
@@ -94,10 +92,10 @@ awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, r
         auto removed = co_await db.run<std::optional<std::int64_t>>(key, std::move(remove), use_awaitable);
         if (!removed) {
             spdlog::error("roster_write_failed jid={} error={}", key, removed.error().message());
-            co_return condition(StanzaErrorCondition::internal_server_error);
+            co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
         }
         // §2.5.3: removing what is not there.
-        if (!*removed) co_return condition(StanzaErrorCondition::item_not_found);
+        if (!*removed) co_return protocol::stanza_error(StanzaErrorCondition::item_not_found);
         // TODO(subscriptions, RFC 6121 §2.5.2/§3.3.2): removing an item with a
         // subscription must also send presence unsubscribe and/or unsubscribed to the
         // contact and unavailable presence from the user's resources.
@@ -112,7 +110,7 @@ awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, r
     auto stored = co_await db.run<rs::Item>(key, std::move(write), use_awaitable);
     if (!stored) {
         spdlog::error("roster_write_failed jid={} error={}", key, stored.error().message());
-        co_return condition(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     push(router, sessions, owner, stored->version, roster::item_element(*stored));
     co_return std::optional<Element>{};

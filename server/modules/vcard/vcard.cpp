@@ -21,11 +21,8 @@ namespace {
 
 constexpr std::string_view vcard_ns = "vcard-temp";
 
-StanzaError error(StanzaErrorCondition c) { return StanzaError{c, {}, {}, {}}; }
 
-std::string account_key(const protocol::Jid& account) { return account.domain() + "/" + account.local(); }
 
-bool is_own_account(const routing::Stanza& iq) { return iq.from.bare() == iq.to.bare(); }
 
 // The <vCard/> payload; the dispatcher matched its namespace, not its name.
 const Element* vcard_payload(const routing::Stanza& iq) {
@@ -36,33 +33,33 @@ const Element* vcard_payload(const routing::Stanza& iq) {
 boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t max_bytes,
                                             const routing::Stanza& iq) {
     // XEP-0054 §3.2: forbidden (or not-allowed) for someone else's vCard.
-    if (!is_own_account(iq)) co_return error(StanzaErrorCondition::forbidden);
+    if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     const Element* vcard = vcard_payload(iq);
-    if (!vcard) co_return error(StanzaErrorCondition::bad_request);
+    if (!vcard) co_return protocol::stanza_error(StanzaErrorCondition::bad_request);
     std::string xml = to_stored_xml(*vcard);
-    if (xml.size() > max_bytes) co_return error(StanzaErrorCondition::not_acceptable);
-    const std::string key = account_key(iq.to);
+    if (xml.size() > max_bytes) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
+    const std::string key = routing::account_key(iq.to);
     auto store = [d = iq.to.domain(), l = iq.to.local(), xml = std::move(xml)](pqxx::connection& c) {
         storage::vcard_store::set(c, d, l, xml);
     };
     auto stored = co_await db.run<void>(key, std::move(store), boost::asio::use_awaitable);
     if (!stored) {
         spdlog::error("vcard_store_failed account={} error={}", iq.to.bare_string(), stored.error().message());
-        co_return error(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     co_return std::optional<Element>{};
 }
 
 boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing::Stanza& iq) {
-    if (!vcard_payload(iq)) co_return error(StanzaErrorCondition::bad_request);
-    const std::string key = account_key(iq.to);
+    if (!vcard_payload(iq)) co_return protocol::stanza_error(StanzaErrorCondition::bad_request);
+    const std::string key = routing::account_key(iq.to);
     auto load = [d = iq.to.domain(), l = iq.to.local()](pqxx::connection& c) {
         return storage::vcard_store::get(c, d, l);
     };
     auto loaded = co_await db.run<std::optional<std::string>>(key, std::move(load), boost::asio::use_awaitable);
     if (!loaded) {
         spdlog::error("vcard_load_failed account={} error={}", iq.to.bare_string(), loaded.error().message());
-        co_return error(StanzaErrorCondition::internal_server_error);
+        co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
     std::optional<Element> vcard;
     if (*loaded) {
@@ -70,8 +67,8 @@ boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing
         if (!vcard) spdlog::error("vcard_unreadable account={}", iq.to.bare_string());
     }
     if (vcard) co_return std::move(vcard);
-    if (is_own_account(iq)) co_return std::optional<Element>(Element("vCard", std::string(vcard_ns)));
-    co_return error(StanzaErrorCondition::service_unavailable);
+    if (routing::is_from_owner(iq)) co_return std::optional<Element>(Element("vCard", std::string(vcard_ns)));
+    co_return protocol::stanza_error(StanzaErrorCondition::service_unavailable);
 }
 
 }  // namespace
