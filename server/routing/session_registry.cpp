@@ -57,30 +57,28 @@ void SessionRegistry::unbind(const protocol::Jid& full, std::uint64_t id) {
     if (entries.empty()) s.accounts.erase(it);
 }
 
-void SessionRegistry::set_presence(const protocol::Jid& full, std::uint64_t id, bool available,
-                                   int priority) {
+void SessionRegistry::update_entry(const protocol::Jid& full, std::uint64_t id,
+                                   const std::function<void(ResourceEntry&)>& change) {
     const std::string bare = full.bare_string();
     Shard& s = shard_for(bare);
     std::lock_guard lock(s.mutex);
     auto it = s.accounts.find(bare);
     if (it == s.accounts.end()) return;
     for (auto& e : it->second) {
-        if (e.resource == full.resource() && e.ref.id == id) {
-            e.available = available;
-            e.priority = priority;
-        }
+        if (e.resource == full.resource() && e.ref.id == id) change(e);
     }
 }
 
+void SessionRegistry::set_presence(const protocol::Jid& full, std::uint64_t id, bool available,
+                                   int priority) {
+    update_entry(full, id, [&](ResourceEntry& e) {
+        e.available = available;
+        e.priority = priority;
+    });
+}
+
 void SessionRegistry::set_roster_requested(const protocol::Jid& full, std::uint64_t id) {
-    const std::string bare = full.bare_string();
-    Shard& s = shard_for(bare);
-    std::lock_guard lock(s.mutex);
-    auto it = s.accounts.find(bare);
-    if (it == s.accounts.end()) return;
-    for (auto& e : it->second) {
-        if (e.resource == full.resource() && e.ref.id == id) e.roster_requested = true;
-    }
+    update_entry(full, id, [](ResourceEntry& e) { e.roster_requested = true; });
 }
 
 std::optional<SessionRef> SessionRegistry::find(const protocol::Jid& full) const {

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,6 +50,9 @@ private:
     };
     static constexpr std::size_t shard_count = 64;
     Shard& shard_for(const std::string& bare) const;
+    // Applies `change` to `full`'s entry under its shard's lock, if session `id` still holds it.
+    void update_entry(const protocol::Jid& full, std::uint64_t id,
+                      const std::function<void(ResourceEntry&)>& change);
 
     mutable std::array<Shard, shard_count> shards_;
     std::atomic<std::size_t> count_{0};
