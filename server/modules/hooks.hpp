@@ -46,6 +46,10 @@ private:
 // A client's stanza, after its stream stamped 'from' and before routing.
 // Stop: the stanza is dropped (the hook answered it if an answer was due).
 struct StanzaFromClient { routing::Stanza& stanza; };
+// Any stanza addressed to a local account (bare or full JID) from anyone but the
+// account itself, before it is dispatched by kind. Stop: dropped (the hook answered it
+// if an answer was due). Blocking (XEP-0191) filters here.
+struct StanzaToUser { routing::Stanza& stanza; };
 // A message addressed to a local account (bare or full JID). The last handler
 // (deliver) applies RFC 6121 §8.5. Stop: handled.
 struct MessageToUser { routing::Stanza& stanza; };
@@ -56,15 +60,21 @@ struct MessageUndeliverable { routing::Stanza& stanza; };
 struct PresenceToUser { routing::Stanza& stanza; };
 // Presence without 'to' from a local session: availability and broadcast.
 struct PresenceBroadcast { routing::Stanza& stanza; };
+// A session became available: its first available presence since it bound, or since
+// it last sent unavailable. Runs after the presence was broadcast. Offline messages
+// (XEP-0160) are delivered here.
+struct SessionAvailable { const protocol::Jid& jid; std::uint64_t session_id; const protocol::xml::Element& presence; };
 // A session is gone (logout, disconnect, conflict): `jid` is its full JID.
 struct SessionClosed { const protocol::Jid& jid; std::uint64_t session_id; bool was_available; };
 
 struct Hooks {
     HookChain<StanzaFromClient> stanza_from_client;
+    HookChain<StanzaToUser> stanza_to_user;
     HookChain<MessageToUser> message_to_user;
     HookChain<MessageUndeliverable> message_undeliverable;
     HookChain<PresenceToUser> presence_to_user;
     HookChain<PresenceBroadcast> presence_broadcast;
+    HookChain<SessionAvailable> session_available;
     HookChain<SessionClosed> session_closed;
 };
 

@@ -38,7 +38,10 @@ void Router::route_to_server(Stanza stanza) {
     const std::string& name = stanza.el.name();
     if (name == "iq") {
         const std::string_view type = stanza.el.attr("type");
-        if (type == "result" || type == "error") return;  // answers to our own requests
+        if (type == "result" || type == "error") {
+            tracker_.complete(stanza.from, stanza.el);  // answers to our own requests
+            return;
+        }
         if (stanza.to.has_resource()) {
             bounce(stanza, {StanzaErrorCondition::service_unavailable, {}, {}, {}});
             return;
@@ -59,6 +62,10 @@ void Router::route_to_server(Stanza stanza) {
 }
 
 void Router::route_to_account(Stanza stanza) {
+    if (!is_from_owner(stanza) && !hooks_.stanza_to_user.empty()) {
+        modules::StanzaToUser ev{stanza};
+        if (hooks_.stanza_to_user.run(ev) == modules::HookResult::stop) return;
+    }
     const std::string& name = stanza.el.name();
     if (name == "message") {
         modules::MessageToUser ev{stanza};
@@ -80,10 +87,26 @@ void Router::route_to_account(Stanza stanza) {
         }
         return;
     }
-    if (type == "result" || type == "error") return;
+    if (type == "result" || type == "error") {
+        tracker_.complete(stanza.from, stanza.el);  // an answer to a request sent in the account's name
+        return;
+    }
     if (!iq_.dispatch(stanza, IqScope::account, *this)) {
         bounce(stanza, {StanzaErrorCondition::service_unavailable, {}, {}, {}});
     }
+}
+
+void Router::send_iq(Element iq, const protocol::Jid& from, const protocol::Jid& to,
+                     std::chrono::milliseconds timeout, IqTracker::Callback done) {
+    if (!config_.serves(to.domain()) || !to.has_resource()) {
+        done(std::nullopt);  // remote entities are not reachable yet
+        return;
+    }
+    const std::string id = tracker_.add(to, timeout, std::move(done));
+    iq.set_attr("id", id);
+    iq.set_attr("from", from.to_string());
+    iq.set_attr("to", to.to_string());
+    if (!deliver_to_resource(to, std::move(iq))) tracker_.fail(id);
 }
 
 bool Router::deliver_to_resource(const protocol::Jid& full, Element el) {

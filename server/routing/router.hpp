@@ -1,10 +1,18 @@
 #pragma once
 // Chooses where a stanza goes by its destination (RFC 6120 §10): a local account, the
 // server itself, or a remote domain. Callable from any I/O thread.
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <memory>
+
 #include "protocol/errors.hpp"
 #include "server/config.hpp"
 #include "server/modules/hooks.hpp"
 #include "server/routing/iq_dispatcher.hpp"
+#include "server/routing/iq_tracker.hpp"
 #include "server/routing/session_registry.hpp"
 #include "server/routing/stanza.hpp"
 
@@ -25,6 +33,31 @@ public:
     // Delivers to one bound local resource; false when it is not bound.
     bool deliver_to_resource(const protocol::Jid& full, protocol::xml::Element el);
 
+    // Sends an iq request of the server's own (type get or set, one payload child) from
+    // `from` (the domain or a local account) to `to`; `done` gets the answer, or
+    // nullopt on timeout or when `to` is not reachable. Call on an I/O thread.
+    void send_iq(protocol::xml::Element iq, const protocol::Jid& from, const protocol::Jid& to,
+                 std::chrono::milliseconds timeout, IqTracker::Callback done);
+    // send_iq as an asynchronous operation (co_await router.request(..., use_awaitable)):
+    // completes on the caller's executor with std::optional<Element>.
+    template <class Token>
+    auto request(protocol::xml::Element iq, protocol::Jid from, protocol::Jid to, std::chrono::milliseconds timeout,
+                 Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::optional<protocol::xml::Element>)>(
+            [this](auto handler, protocol::xml::Element iq, protocol::Jid from, protocol::Jid to,
+                   std::chrono::milliseconds timeout) {
+                auto ex = boost::asio::get_associated_executor(handler);
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                send_iq(std::move(iq), from, to, timeout, [ex, shared](std::optional<protocol::xml::Element> answer) {
+                    boost::asio::post(ex, [shared, answer = std::move(answer)]() mutable {
+                        (*shared)(std::move(answer));
+                    });
+                });
+            },
+            token, std::move(iq), std::move(from), std::move(to), timeout);
+    }
+    IqTracker& iq_tracker() { return tracker_; }
+
     bool is_local_domain(const std::string& domain) const { return config_.serves(domain); }
     SessionRegistry& sessions() { return sessions_; }
 
@@ -36,6 +69,7 @@ private:
     SessionRegistry& sessions_;
     modules::Hooks& hooks_;
     IqDispatcher& iq_;
+    IqTracker tracker_;
 };
 
 }  // namespace parley::server::routing

@@ -32,11 +32,16 @@ std::optional<SessionRef> SessionRegistry::bind(const protocol::Jid& full, Sessi
     for (auto& e : entries) {
         if (e.resource == full.resource()) {
             SessionRef old = std::move(e.ref);
-            e = ResourceEntry{full.resource(), 0, false, std::move(ref)};
+            e = ResourceEntry{};
+            e.resource = full.resource();
+            e.ref = std::move(ref);
             return old;
         }
     }
-    entries.push_back(ResourceEntry{full.resource(), 0, false, std::move(ref)});
+    ResourceEntry entry;
+    entry.resource = full.resource();
+    entry.ref = std::move(ref);
+    entries.push_back(std::move(entry));
     count_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
 }
@@ -57,28 +62,33 @@ void SessionRegistry::unbind(const protocol::Jid& full, std::uint64_t id) {
     if (entries.empty()) s.accounts.erase(it);
 }
 
-void SessionRegistry::update_entry(const protocol::Jid& full, std::uint64_t id,
-                                   const std::function<void(ResourceEntry&)>& change) {
+bool SessionRegistry::update(const protocol::Jid& full, std::uint64_t id,
+                             const std::function<void(ResourceEntry&)>& change) {
     const std::string bare = full.bare_string();
     Shard& s = shard_for(bare);
     std::lock_guard lock(s.mutex);
     auto it = s.accounts.find(bare);
-    if (it == s.accounts.end()) return;
+    if (it == s.accounts.end()) return false;
     for (auto& e : it->second) {
-        if (e.resource == full.resource() && e.ref.id == id) change(e);
+        if (e.resource == full.resource() && e.ref.id == id) {
+            change(e);
+            return true;
+        }
     }
+    return false;
 }
 
 void SessionRegistry::set_presence(const protocol::Jid& full, std::uint64_t id, bool available,
                                    int priority) {
-    update_entry(full, id, [&](ResourceEntry& e) {
+    update(full, id, [&](ResourceEntry& e) {
         e.available = available;
         e.priority = priority;
+        if (!available) e.presence.reset();
     });
 }
 
 void SessionRegistry::set_roster_requested(const protocol::Jid& full, std::uint64_t id) {
-    update_entry(full, id, [](ResourceEntry& e) { e.roster_requested = true; });
+    update(full, id, [](ResourceEntry& e) { e.roster_requested = true; });
 }
 
 std::optional<SessionRef> SessionRegistry::find(const protocol::Jid& full) const {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "protocol/jid.hpp"
+#include "protocol/xml/element.hpp"
 #include "server/routing/session_ref.hpp"
 
 namespace parley::server::routing {
@@ -23,6 +25,11 @@ struct ResourceEntry {
     bool available = false;  // sent initial presence and not unavailable since
     SessionRef ref;
     bool roster_requested = false;  // an "interested resource" (RFC 6121 §2.1.6)
+    bool carbons = false;           // XEP-0280 enabled on this session
+    // The last available presence it broadcast (RFC 6121 §4.3.2: what answers probes);
+    // null while unavailable.
+    std::shared_ptr<const protocol::xml::Element> presence;
+    std::string caps_ver;  // XEP-0115: the 'ver' of its last presence's <c/> ("" = none)
 };
 
 class SessionRegistry {
@@ -36,6 +43,9 @@ public:
     // Marks `full` (still bound to session `id`) as having requested the roster, so it
     // gets roster pushes.
     void set_roster_requested(const protocol::Jid& full, std::uint64_t id);
+    // Applies `change` to `full`'s entry under its shard's lock, if session `id` still
+    // holds it; false otherwise. `change` must not call back into the registry.
+    bool update(const protocol::Jid& full, std::uint64_t id, const std::function<void(ResourceEntry&)>& change);
 
     std::optional<SessionRef> find(const protocol::Jid& full) const;
     std::vector<ResourceEntry> resources(const protocol::Jid& bare) const;
@@ -50,9 +60,6 @@ private:
     };
     static constexpr std::size_t shard_count = 64;
     Shard& shard_for(const std::string& bare) const;
-    // Applies `change` to `full`'s entry under its shard's lock, if session `id` still holds it.
-    void update_entry(const protocol::Jid& full, std::uint64_t id,
-                      const std::function<void(ResourceEntry&)>& change);
 
     mutable std::array<Shard, shard_count> shards_;
     std::atomic<std::size_t> count_{0};

@@ -17,11 +17,23 @@ int presence_priority(const protocol::xml::Element& presence) {
 
 void PresenceBasic::start(ModuleContext& ctx) {
     auto& router = ctx.router();
-    ctx.hooks().presence_broadcast.add(priority::deliver, [&router](PresenceBroadcast& ev) {
+    auto& hooks = ctx.hooks();
+    ctx.hooks().presence_broadcast.add(priority::deliver, [&router, &hooks](PresenceBroadcast& ev) {
         routing::Stanza& s = ev.stanza;
         const std::string_view type = s.el.attr("type");
         if (type.empty()) {
-            router.sessions().set_presence(s.from, s.origin_session, true, presence_priority(s.el));
+            bool was_available = true;
+            auto stored = std::make_shared<const protocol::xml::Element>(s.el);
+            router.sessions().update(s.from, s.origin_session, [&](routing::ResourceEntry& e) {
+                was_available = e.available;
+                e.available = true;
+                e.priority = presence_priority(s.el);
+                e.presence = stored;
+            });
+            if (!was_available) {
+                SessionAvailable available{s.from, s.origin_session, s.el};
+                hooks.session_available.run(available);
+            }
         } else if (type == "unavailable") {
             router.sessions().set_presence(s.from, s.origin_session, false, 0);
         }
