@@ -82,6 +82,7 @@ int Server::run() {
         spdlog::debug("module_started name={}", m->name());
     }
     st.c2s = std::make_unique<c2s::C2sContext>(config_, st.sessions, st.router, st.hooks, st.db, tls);
+    st.c2s->bound_features = st.module_ctx->stream_features();
 
     auto& accept_ctx = st.pool.at(0);
     auto make_listener = [&](std::uint16_t port, bool direct_tls) {

@@ -30,6 +30,8 @@ public:
     routing::Router& router;
     modules::Hooks& hooks;
     storage::Database& db;
+    // Features the modules offer after authentication (ModuleContext::stream_features).
+    std::vector<protocol::xml::Element> bound_features;
 
     std::shared_ptr<boost::asio::ssl::context> tls() const {
         std::lock_guard lock(mutex_);

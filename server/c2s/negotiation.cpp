@@ -117,6 +117,7 @@ void Session::send_features() {
         features.add_child("bind", std::string(ns::bind));
         features.add_child("session", std::string(ns::session)).add_child("optional");
         features.add_child("ver", "urn:xmpp:features:rosterver");  // RFC 6121 §2.6.1
+        for (const auto& f : ctx_.bound_features) features.add_child(f);
     } else {
         if (!is_tls()) {
             auto& starttls = features.add_child("starttls", std::string(ns::tls));

@@ -3,6 +3,7 @@
 // and owns no sockets.
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +43,19 @@ public:
     // server's disco#info result.
     void add_disco_extension(protocol::xml::Element form) { disco_extensions_.push_back(std::move(form)); }
     const std::vector<protocol::xml::Element>& disco_extensions() const { return disco_extensions_; }
+    // A stream feature offered to authenticated clients next to <bind/> (CSI's
+    // <csi xmlns='urn:xmpp:csi:0'/>, the server's caps <c/>).
+    void add_stream_feature(protocol::xml::Element feature) { stream_features_.push_back(std::move(feature)); }
+    const std::vector<protocol::xml::Element>& stream_features() const { return stream_features_; }
+
+    // Blocking (XEP-0191) answers whether `account` (a bare JID) blocks `other` (any
+    // JID); until a module installs a check, nobody blocks anybody. The check is
+    // synchronous (an in-memory list) and thread-safe; presence broadcast asks it.
+    using BlockCheck = std::function<bool(const protocol::Jid& account, const protocol::Jid& other)>;
+    void set_block_check(BlockCheck check) { block_check_ = std::move(check); }
+    bool is_blocked(const protocol::Jid& account, const protocol::Jid& other) const {
+        return block_check_ && block_check_(account, other);
+    }
 
     const Config& config() const { return config_; }
     routing::Router& router() { return router_; }
@@ -58,6 +72,8 @@ private:
     std::vector<std::string> server_features_;
     std::vector<std::string> account_features_;
     std::vector<protocol::xml::Element> disco_extensions_;
+    std::vector<protocol::xml::Element> stream_features_;
+    BlockCheck block_check_;
 };
 
 class Module {
