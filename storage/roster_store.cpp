@@ -134,9 +134,8 @@ Item set_item(pqxx::connection& c, const std::string& domain, const std::string&
     return stored;
 }
 
-Item put_item(pqxx::connection& c, const std::string& domain, const std::string& localpart,
+Item put_item(pqxx::work& w, const std::string& domain, const std::string& localpart,
               const Item& item) {
-    pqxx::work w(c);
     const std::int64_t version = bump_version(w, domain, localpart);
     auto row = w.exec_params1(
         std::string("INSERT INTO roster_items (domain, localpart, contact, name, subscription,"
@@ -151,9 +150,24 @@ Item put_item(pqxx::connection& c, const std::string& domain, const std::string&
         domain, localpart, item.jid, item.name.has_value(), item.name.value_or(""),
         item.subscription, item.ask, item.approved, to_array_literal(item.groups), version);
     forget_tombstone(w, domain, localpart, item.jid);
-    Item stored = item_from_row(row);
+    return item_from_row(row);
+}
+
+Item put_item(pqxx::connection& c, const std::string& domain, const std::string& localpart,
+              const Item& item) {
+    pqxx::work w(c);
+    Item stored = put_item(w, domain, localpart, item);
     w.commit();
     return stored;
+}
+
+std::optional<Item> find_item(pqxx::transaction_base& t, const std::string& domain,
+                              const std::string& localpart, const std::string& jid) {
+    auto rows = t.exec_params(std::string("SELECT ") + item_columns +
+                                  " FROM roster_items WHERE domain = $1 AND localpart = $2 AND contact = $3",
+                              domain, localpart, jid);
+    if (rows.empty()) return std::nullopt;
+    return item_from_row(rows[0]);
 }
 
 std::optional<std::int64_t> remove_item(pqxx::connection& c, const std::string& domain,

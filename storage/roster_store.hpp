@@ -55,6 +55,11 @@ Item set_item(pqxx::connection& c, const std::string& domain, const std::string&
 // the new version.
 Item put_item(pqxx::connection& c, const std::string& domain, const std::string& localpart,
               const Item& item);
+// The same inside a caller's transaction.
+Item put_item(pqxx::work& w, const std::string& domain, const std::string& localpart, const Item& item);
+// One item, if the roster has it.
+std::optional<Item> find_item(pqxx::transaction_base& t, const std::string& domain,
+                              const std::string& localpart, const std::string& jid);
 // Removes the item and leaves a tombstone; returns the new version, nullopt when the
 // item was not in the roster (nothing changes then).
 std::optional<std::int64_t> remove_item(pqxx::connection& c, const std::string& domain,

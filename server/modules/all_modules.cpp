@@ -4,7 +4,8 @@
 #include "server/modules/message/message_delivery.hpp"
 #include "server/modules/module.hpp"
 #include "server/modules/ping/ping.hpp"
-#include "server/modules/presence/presence_basic.hpp"
+#include "server/modules/presence/presence.hpp"
+#include "server/modules/presence/subscriptions.hpp"
 #include "server/modules/roster/roster.hpp"
 #include "server/modules/contact/contact.hpp"
 #include "server/modules/last/last.hpp"
@@ -18,7 +19,8 @@ namespace parley::server::modules {
 std::vector<std::unique_ptr<Module>> all_modules() {
     std::vector<std::unique_ptr<Module>> m;
     m.push_back(std::make_unique<MessageDelivery>());
-    m.push_back(std::make_unique<PresenceBasic>());
+    m.push_back(std::make_unique<Presence>());
+    m.push_back(std::make_unique<Subscriptions>());
     m.push_back(std::make_unique<Ping>());
     m.push_back(std::make_unique<Version>());
     m.push_back(std::make_unique<EntityTime>());

@@ -7,10 +7,14 @@
 #include "protocol/namespaces.hpp"
 #include "server/log.hpp"
 #include "server/modules/roster/roster_item.hpp"
+#include "server/modules/presence/presence.hpp"
+#include "server/modules/presence/subscription_state.hpp"
+#include "server/modules/roster/roster_push.hpp"
 #include "server/routing/router.hpp"
 #include "server/routing/session_registry.hpp"
 #include "storage/database.hpp"
 #include "storage/roster_store.hpp"
+#include "storage/subscription_store.hpp"
 
 namespace parley::server::modules {
 
@@ -35,20 +39,31 @@ Element roster_query(std::int64_t version) {
     return q;
 }
 
-// RFC 6121 §2.1.6: a push goes to every interested resource, the one that made the
-// change included. Pushes go to local resources only.
-void push(routing::Router& router, routing::SessionRegistry& sessions, const protocol::Jid& owner,
-          std::int64_t version, const Element& item) {
-    static std::atomic<std::uint64_t> next_id{0};
-    for (const auto& entry : sessions.resources(owner)) {
-        if (!entry.roster_requested) continue;
-        const protocol::Jid full = owner.bare().with_resource(entry.resource);
-        Element iq("iq", std::string(protocol::ns::client));
-        iq.set_attr("type", "set");
-        iq.set_attr("id", "push" + std::to_string(next_id.fetch_add(1, std::memory_order_relaxed)));
-        iq.set_attr("to", full.to_string());
-        iq.add_child(roster_query(version)).add_child(item);
-        router.deliver_to_resource(full, std::move(iq));
+struct Removal {
+    std::optional<rs::Item> item;
+    std::optional<std::int64_t> version;
+    bool pending_in = false;
+};
+
+Element presence_of_type(std::string_view type, const protocol::Jid& from, const protocol::Jid& to) {
+    Element p("presence", std::string(protocol::ns::client));
+    p.set_attr("type", std::string(type));
+    p.set_attr("from", from.to_string());
+    p.set_attr("to", to.to_string());
+    return p;
+}
+
+// §2.5.2: removing an item ends the subscriptions it carried, in both directions, as if
+// the user had sent unsubscribe and unsubscribed; the contact stops seeing the user.
+void end_subscriptions(routing::Router& router, const protocol::Jid& owner, const protocol::Jid& contact,
+                       const rs::Item& item, bool pending_in) {
+    const auto sub = presence::parse_sub(item.subscription).value_or(presence::Sub::none);
+    if (presence::contact_sees_us(sub)) presence::send_unavailable(router, owner, contact);
+    if (presence::we_see_contact(sub) || item.ask) {
+        router.route(Stanza{presence_of_type("unsubscribe", owner, contact), owner, contact, 0});
+    }
+    if (presence::contact_sees_us(sub) || pending_in) {
+        router.route(Stanza{presence_of_type("unsubscribed", owner, contact), owner, contact, 0});
     }
 }
 
@@ -87,19 +102,25 @@ awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, r
     std::string contact = set.jid.to_string();
     if (set.remove) {
         auto remove = [domain = owner.domain(), local = owner.local(), contact](pqxx::connection& c) {
-            return rs::remove_item(c, domain, local, contact);
+            Removal r;
+            {
+                pqxx::read_transaction t(c);
+                r.item = rs::find_item(t, domain, local, contact);
+            }
+            if (!r.item) return r;
+            r.version = rs::remove_item(c, domain, local, contact);
+            r.pending_in = storage::subscription_store::forget_request(c, domain, local, contact);
+            return r;
         };
-        auto removed = co_await db.run<std::optional<std::int64_t>>(key, std::move(remove), use_awaitable);
+        auto removed = co_await db.run<Removal>(key, std::move(remove), use_awaitable);
         if (!removed) {
             spdlog::error("roster_write_failed jid={} error={}", key, removed.error().message());
             co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
         }
         // §2.5.3: removing what is not there.
-        if (!*removed) co_return protocol::stanza_error(StanzaErrorCondition::item_not_found);
-        // TODO(subscriptions, RFC 6121 §2.5.2/§3.3.2): removing an item with a
-        // subscription must also send presence unsubscribe and/or unsubscribed to the
-        // contact and unavailable presence from the user's resources.
-        push(router, sessions, owner, **removed, roster::removed_item_element(contact));
+        if (!removed->version) co_return protocol::stanza_error(StanzaErrorCondition::item_not_found);
+        roster::push(router, owner, *removed->version, roster::removed_item_element(contact));
+        end_subscriptions(router, owner, set.jid, *removed->item, removed->pending_in);
         co_return std::optional<Element>{};
     }
 
@@ -112,7 +133,7 @@ awaitable<IqResult> handle_set(storage::Database& db, routing::Router& router, r
         spdlog::error("roster_write_failed jid={} error={}", key, stored.error().message());
         co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
     }
-    push(router, sessions, owner, stored->version, roster::item_element(*stored));
+    roster::push(router, owner, *stored);
     co_return std::optional<Element>{};
 }
 

@@ -5,10 +5,11 @@
 // update, remove) with the errors of §2.1.5 and §2.3.3, and roster pushes to every
 // interested resource (one that requested the roster this session). The stream feature
 // <ver xmlns='urn:xmpp:features:rosterver'/> is offered by c2s negotiation.
-// Not implemented here: the presence-subscription side of roster items (RFC 6121 §3:
-// 'subscription', 'ask', 'approved' change only through the subscriptions module, and
-// removing an item does not yet send unsubscribe/unsubscribed), incremental roster
-// sync by pushes after a stale 'ver' (the store can compute it: changes_since).
+// 'subscription', 'ask' and 'approved' change only through the presence subscriptions
+// (presence/subscriptions.hpp); removing an item ends its subscriptions (§2.5.2: the
+// contact gets unsubscribe and/or unsubscribed, and unavailable presence).
+// Not implemented: incremental roster sync by pushes after a stale 'ver' (the whole
+// roster is sent instead, which §2.6.3 allows; the store can compute the changes).
 #include "server/modules/module.hpp"
 
 namespace parley::server::modules {
