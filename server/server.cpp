@@ -27,11 +27,13 @@ namespace asio = boost::asio;
 
 struct Server::State {
     explicit State(const Config& c)
-        : db(c.storage.postgres, c.storage.threads),
-          pool(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
+        : pool(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
+          db(c.storage.postgres, c.storage.threads),
           router(c, sessions, hooks, iq) {}
-    storage::Database db;
+    // The pool outlives the database: a database job finishing during shutdown posts its
+    // completion to an I/O context, which must still exist (stopped is fine).
     net::IoPool pool;
+    storage::Database db;
     modules::Hooks hooks;
     routing::IqDispatcher iq;
     routing::SessionRegistry sessions;

@@ -83,7 +83,11 @@ TEST_CASE("a message to alice's bare JID goes to her highest-priority resources"
 }
 
 TEST_CASE("a message to someone who is not there bounces with service-unavailable") {
-    ServerProcess server;
+    // With offline storage off (max_offline_messages = 0): otherwise carol's messages
+    // would be kept for her (offline_tests.cpp).
+    ServerOptions options;
+    options.extra_limits = "max_offline_messages = 0\n";
+    ServerProcess server(options);
     server.add_user("alice", "wonderland");
     server.add_user("carol", "christmas");  // exists, never logs in
     TestClient alice(server, "alice");

@@ -229,6 +229,7 @@ void ServerProcess::write_config() const {
     limit("max_connections_per_ip", o.max_connections_per_ip);
     limit("max_vcard_bytes", o.max_vcard_bytes);
     limit("max_private_bytes", o.max_private_bytes);
+    c << o.extra_limits;
     c << "\n[log]\n"
       << "level = " << toml_string(o.log_level) << "\n";
     if (!o.extra_toml.empty()) c << "\n" << o.extra_toml << "\n";

@@ -34,6 +34,8 @@ struct ServerOptions {
     std::optional<std::size_t> max_vcard_bytes;
     std::optional<std::size_t> max_private_bytes;
     std::string log_level = "debug";
+    // Lines added to [limits] verbatim ("max_offline_messages = 0\n").
+    std::string extra_limits;
     // Appended to the config verbatim; must start with a [section] header.
     std::string extra_toml;
 };
