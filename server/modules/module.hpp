@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/config.hpp"
+#include "server/modules/caps/caps_cache.hpp"
 #include "server/modules/hooks.hpp"
 #include "server/routing/iq_dispatcher.hpp"
 
@@ -39,6 +40,16 @@ public:
     void add_account_feature(std::string feature) { account_features_.push_back(std::move(feature)); }
     const std::vector<std::string>& server_features() const { return server_features_; }
     const std::vector<std::string>& account_features() const { return account_features_; }
+    // An identity an account's bare JID shows in disco#info next to account/registered
+    // (XEP-0163 §4: pubsub/pep).
+    struct DiscoIdentity {
+        std::string category;
+        std::string type;
+    };
+    void add_account_identity(std::string category, std::string type) {
+        account_identities_.push_back({std::move(category), std::move(type)});
+    }
+    const std::vector<DiscoIdentity>& account_identities() const { return account_identities_; }
     // XEP-0128: a data form (<x xmlns='jabber:x:data' type='result'>) appended to the
     // server's disco#info result.
     void add_disco_extension(protocol::xml::Element form) { disco_extensions_.push_back(std::move(form)); }
@@ -57,6 +68,9 @@ public:
         return block_check_ && block_check_(account, other);
     }
 
+    // Verified client capabilities (XEP-0115), filled by the caps module.
+    caps::CapsCache& caps() { return caps_; }
+
     const Config& config() const { return config_; }
     routing::Router& router() { return router_; }
     routing::SessionRegistry& sessions() { return sessions_; }
@@ -71,9 +85,11 @@ private:
     storage::Database& db_;
     std::vector<std::string> server_features_;
     std::vector<std::string> account_features_;
+    std::vector<DiscoIdentity> account_identities_;
     std::vector<protocol::xml::Element> disco_extensions_;
     std::vector<protocol::xml::Element> stream_features_;
     BlockCheck block_check_;
+    caps::CapsCache caps_;
 };
 
 class Module {

@@ -50,3 +50,74 @@ TEST_CASE("alice discovers what the server is and does") {
     CHECK(has(ns::ping));
     CHECK(has(ns::disco_info));
 }
+
+namespace {
+
+bool has_identity(const Element& query, std::string_view category, std::string_view type) {
+    for (const auto& child : query.children()) {
+        if (child.name() == "identity" && child.attr("category") == category && child.attr("type") == type) return true;
+    }
+    return false;
+}
+
+bool has_feature(const Element& query, std::string_view var) {
+    for (const auto& child : query.children()) {
+        if (child.name() == "feature" && child.attr("var") == var) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the server answers for alice's account: to alice, and to nobody who does not see her presence") {
+    ServerProcess server;
+    server.add_user("alice", "wonderland");
+    server.add_user("bob", "builder");
+    TestClient alice(server, "alice");
+    REQUIRE(alice.login("alice@localhost/phone", "wonderland"));
+    TestClient bob(server, "bob");
+    REQUIRE(bob.login("bob@localhost/laptop", "builder"));
+
+    // Alice asks about her own account (XEP-0030 §3.1: account/registered).
+    auto info = alice.request(*parse_fragment(
+        "<iq type='get' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+    REQUIRE(info);
+    INFO(to_xml(*info));
+    REQUIRE(info->attr("type") == "result");
+    CHECK(info->attr("from") == "alice@localhost");
+    const Element* query = info->find_child("query", ns::disco_info);
+    REQUIRE(query);
+    CHECK(has_identity(*query, "account", "registered"));
+    CHECK(has_feature(*query, ns::disco_info));
+    CHECK(has_feature(*query, ns::disco_items));
+    CHECK(has_feature(*query, "vcard-temp"));
+
+    auto items = alice.request(*parse_fragment(
+        "<iq type='get' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"));
+    REQUIRE(items);
+    REQUIRE(items->attr("type") == "result");
+    const Element* list = items->find_child("query", ns::disco_items);
+    REQUIRE(list);
+    CHECK(list->child_element_count() == 0);
+
+    auto node = alice.request(*parse_fragment(
+        "<iq type='get' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info' node='x'/></iq>"));
+    REQUIRE(node);
+    CHECK(stanza_error_condition(*node) == "item-not-found");
+
+    // Bob has no presence subscription from alice (XEP-0030 §8): service-unavailable,
+    // the same as for an account that does not exist.
+    auto stranger = bob.request(*parse_fragment(
+        "<iq type='get' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+    REQUIRE(stranger);
+    CHECK(stranger->attr("type") == "error");
+    CHECK(stanza_error_condition(*stranger) == "service-unavailable");
+    auto stranger_items = bob.request(*parse_fragment(
+        "<iq type='get' to='alice@localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"));
+    REQUIRE(stranger_items);
+    CHECK(stanza_error_condition(*stranger_items) == "service-unavailable");
+    auto nobody = bob.request(*parse_fragment(
+        "<iq type='get' to='nobody@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+    REQUIRE(nobody);
+    CHECK(stanza_error_condition(*nobody) == "service-unavailable");
+}
