@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 
 #include "protocol/xml/element.hpp"
+#include "server/modules/csi/presence_hold.hpp"
 #include "server/log.hpp"
 
 namespace parley::server::c2s {
@@ -348,6 +349,7 @@ void Session::finish() {
     shutdown_transport();
     timer_.cancel();
     if (watchdog_timer_) watchdog_timer_->cancel();
+    held_presence_.reset();  // held presence dies with the session
     if (!jid_.empty() && jid_.has_resource()) {
         ctx_.sessions.unbind(jid_, id_);
         modules::SessionClosed ev{jid_, id_, bound_presence_available_};
@@ -360,6 +362,7 @@ void Session::finish() {
 
 void Session::deliver(protocol::xml::Element stanza) {
     if (state_ != State::bound) return;
+    if (held_presence_ && hold_while_inactive(stanza)) return;
     send(stanza);
 }
 

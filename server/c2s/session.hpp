@@ -21,6 +21,10 @@
 #include "server/net/tls_socket.hpp"
 #include "server/routing/session_ref.hpp"
 
+namespace parley::server::modules::csi {
+class PresenceHold;
+}
+
 namespace parley::server::c2s {
 
 class Session final : public routing::StanzaTarget,
@@ -81,6 +85,13 @@ private:
     // stanzas of a bound session (stanzas.cpp)
     void handle_bound_stanza(protocol::xml::Element el);
     void reply_error(const protocol::xml::Element& stanza, protocol::StanzaErrorCondition c);
+    // XEP-0352 (stanzas.cpp): <active/>/<inactive/>, and what deliver() holds meanwhile.
+    bool offers_csi() const;
+    void set_client_active(bool active);
+    // True when `stanza` was held; otherwise it is to be sent now, after the presence
+    // held from its sender.
+    bool hold_while_inactive(protocol::xml::Element& stanza);
+    void release_held_presence();
 
     C2sContext& ctx_;
     tcp::socket socket_;
@@ -116,6 +127,9 @@ private:
     std::string jid_string_;
     bool bound_presence_available_ = false;
     double rate_tokens_ = 0;
+    // Non-null while the client says it is inactive (XEP-0352); null costs an idle
+    // session nothing.
+    std::unique_ptr<modules::csi::PresenceHold> held_presence_;
 };
 
 }  // namespace parley::server::c2s

@@ -3,6 +3,7 @@
 #include "protocol/namespaces.hpp"
 #include "server/c2s/session.hpp"
 #include "server/log.hpp"
+#include "server/modules/csi/presence_hold.hpp"
 
 namespace parley::server::c2s {
 
@@ -19,8 +20,51 @@ void Session::reply_error(const Element& stanza, StanzaErrorCondition c) {
     send(reply);
 }
 
+bool Session::offers_csi() const {
+    for (const auto& f : ctx_.bound_features) {
+        if (f.xmlns() == ns::csi) return true;
+    }
+    return false;
+}
+
+void Session::set_client_active(bool active) {
+    if (active) {
+        release_held_presence();
+        held_presence_.reset();
+    } else if (!held_presence_) {
+        held_presence_ = std::make_unique<modules::csi::PresenceHold>(ctx_.config.limits.max_csi_held_presences);
+    }
+}
+
+bool Session::hold_while_inactive(Element& stanza) {
+    const std::string_view from = stanza.attr("from");
+    if (stanza.name() == "presence") {
+        const std::string_view type = stanza.attr("type");
+        // Only availability is superseded by a later update; subscription requests and
+        // errors are not, so they go out at once (after what their sender had held).
+        if (type.empty() || type == "unavailable") {
+            if (!held_presence_->hold(std::string(from), std::move(stanza))) release_held_presence();
+            return true;
+        }
+    }
+    if (!held_presence_->empty()) {
+        if (auto held = held_presence_->take(from)) send(*held);
+    }
+    return false;
+}
+
+void Session::release_held_presence() {
+    if (!held_presence_) return;
+    for (const auto& presence : held_presence_->take_all()) send(presence);
+}
+
 void Session::handle_bound_stanza(Element el) {
     const std::string& name = el.name();
+    // XEP-0352 nonzas: top-level, not stanzas, and not answered.
+    if (el.xmlns() == ns::csi && (name == "active" || name == "inactive") && offers_csi()) {
+        set_client_active(name == "active");
+        return;
+    }
     if (el.xmlns() != ns::client || (name != "message" && name != "presence" && name != "iq")) {
         close(StreamErrorCondition::unsupported_stanza_type);
         return;
