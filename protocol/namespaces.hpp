@@ -17,4 +17,16 @@ inline constexpr std::string_view stream_limits = "urn:xmpp:stream-limits:0";  /
 inline constexpr std::string_view ping = "urn:xmpp:ping";                  // XEP-0199
 inline constexpr std::string_view disco_info = "http://jabber.org/protocol/disco#info";
 inline constexpr std::string_view disco_items = "http://jabber.org/protocol/disco#items";
+inline constexpr std::string_view caps = "http://jabber.org/protocol/caps";  // XEP-0115
+inline constexpr std::string_view data_forms = "jabber:x:data";  // XEP-0004
+inline constexpr std::string_view carbons = "urn:xmpp:carbons:2";            // XEP-0280
+inline constexpr std::string_view forward = "urn:xmpp:forward:0";            // XEP-0297
+inline constexpr std::string_view hints = "urn:xmpp:hints";                  // XEP-0334
+inline constexpr std::string_view csi = "urn:xmpp:csi:0";                    // XEP-0352
+inline constexpr std::string_view muc_user = "http://jabber.org/protocol/muc#user";
+// XEP-0060 PubSub, as PEP (XEP-0163) uses it.
+inline constexpr std::string_view pubsub = "http://jabber.org/protocol/pubsub";
+inline constexpr std::string_view pubsub_owner = "http://jabber.org/protocol/pubsub#owner";
+inline constexpr std::string_view pubsub_event = "http://jabber.org/protocol/pubsub#event";
+inline constexpr std::string_view pubsub_errors = "http://jabber.org/protocol/pubsub#errors";
 }  // namespace parley::protocol::ns

@@ -237,6 +237,27 @@ const std::map<std::string, Section, std::less<>>& sections() {
               [](const Key& k) {
                   k.c.limits.max_private_bytes = k.integer<std::size_t>(1024, 16 << 20);
               }},
+             // PEP (XEP-0163): one item's payload (an avatar is the large case), and the
+             // items one node may keep, which is what pubsub#max_items "max" means.
+             {"max_pep_item_bytes",
+              [](const Key& k) {
+                  k.c.limits.max_pep_item_bytes = k.integer<std::size_t>(1024, 16 << 20);
+              }},
+             {"max_pep_items_per_node",
+              [](const Key& k) {
+                  k.c.limits.max_pep_items_per_node = k.integer<std::size_t>(1, 1'000'000);
+              }},
+             // Offline messages (XEP-0160) one account may hold; 0 stores none.
+             {"max_offline_messages",
+              [](const Key& k) {
+                  k.c.limits.max_offline_messages = k.integer<std::size_t>(0, 1'000'000);
+              }},
+             // Presence updates held for one inactive session (XEP-0352); past it they
+             // are all sent, so an idle client costs bounded memory.
+             {"max_csi_held_presences",
+              [](const Key& k) {
+                  k.c.limits.max_csi_held_presences = k.integer<std::size_t>(1, 1'000'000);
+              }},
          }},
         {"contact",
          {

@@ -77,6 +77,10 @@ struct Config {
         std::size_t read_rate_bytes = 0;           // per connection, bytes/s; 0 = no limit
         std::size_t max_vcard_bytes = 65536;       // one account's vCard (serialized XML)
         std::size_t max_private_bytes = 65536;     // one private XML storage item
+        std::size_t max_pep_item_bytes = 65536;    // one PEP item payload (XEP-0163)
+        std::size_t max_pep_items_per_node = 1000; // the highest pubsub#max_items of a PEP node
+        std::size_t max_offline_messages = 1000;   // stored per account (XEP-0160)
+        std::size_t max_csi_held_presences = 1000; // per inactive session (XEP-0352)
     } limits;
 
     // [contact] XEP-0157 addresses, each a URI ("mailto:...", "xmpp:...", "https://...").
