@@ -21,6 +21,9 @@ namespace parley::server::routing {
 class Router;
 class SessionRegistry;
 }  // namespace parley::server::routing
+namespace parley::server::modules::pep {
+class Service;
+}
 
 namespace parley::server::modules {
 
@@ -71,6 +74,12 @@ public:
     // Verified client capabilities (XEP-0115), filled by the caps module.
     caps::CapsCache& caps() { return caps_; }
 
+    // The PEP service, set by the Pep module when it starts; the vCard and private
+    // storage modules publish through it (conversions of XEP-0398 and XEP-0411).
+    // Null before Pep starts (and without it), so look it up per stanza.
+    void set_pep(std::shared_ptr<pep::Service> service) { pep_ = std::move(service); }
+    pep::Service* pep() const { return pep_.get(); }
+
     const Config& config() const { return config_; }
     routing::Router& router() { return router_; }
     routing::SessionRegistry& sessions() { return sessions_; }
@@ -90,6 +99,7 @@ private:
     std::vector<protocol::xml::Element> stream_features_;
     BlockCheck block_check_;
     caps::CapsCache caps_;
+    std::shared_ptr<pep::Service> pep_;
 };
 
 class Module {

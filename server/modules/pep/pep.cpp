@@ -2,6 +2,8 @@
 #include "server/modules/pep/pep.hpp"
 
 #include "protocol/namespaces.hpp"
+#include "server/modules/pep/avatar_convert.hpp"
+#include "server/modules/pep/bookmarks_convert.hpp"
 #include "server/modules/pep/service.hpp"
 
 namespace parley::server::modules {
@@ -9,6 +11,7 @@ namespace parley::server::modules {
 void Pep::start(ModuleContext& ctx) {
     service_ = std::make_shared<pep::Service>(ctx);
     pep::Service* s = service_.get();
+    ctx.set_pep(service_);  // the vCard and private storage modules publish through it
     using routing::IqScope;
     using routing::IqType;
     const std::string pubsub(protocol::ns::pubsub), owner(protocol::ns::pubsub_owner);
@@ -36,6 +39,13 @@ void Pep::start(ModuleContext& ctx) {
         ctx.add_account_feature(pubsub + "#" + f);
     }
     ctx.add_account_identity("pubsub", "pep");  // XEP-0163 §6.1
+
+    // Conversions (conversions.cpp): XEP-0398 §2; XEP-0402 §5.3 (#compat: with
+    // private XML storage, #compat-pep: with the XEP-0048 PEP node); XEP-0411 §2.
+    for (std::string_view f : {pep::pep_vcard_conversion_feature, pep::bookmarks_compat_feature,
+                               pep::bookmarks_compat_pep_feature, pep::bookmarks_conversion_feature}) {
+        ctx.add_account_feature(std::string(f));
+    }
 }
 
 }  // namespace parley::server::modules

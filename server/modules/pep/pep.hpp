@@ -20,6 +20,15 @@
 // when its caps ver is known, else when the caps module verifies it.
 // persist_items false: items are not written to PostgreSQL; the last one is kept in
 // memory only (lost on restart).
+// Conversions (conversions.cpp): XEP-0398 avatars between PEP and the vCard PHOTO,
+// both ways; XEP-0402 §5.3 bookmarks kept the same in urn:xmpp:bookmarks:1, the
+// XEP-0048 PEP node storage:bookmarks and private XML storage (XEP-0411), whichever
+// the client writes; features urn:xmpp:pep-vcard-conversion:0,
+// urn:xmpp:bookmarks:1#compat, #compat-pep and urn:xmpp:bookmarks-conversion:0.
+// XEP-0048 bookmarks a client kept in private storage before the conversions existed
+// reach PEP when the account first reads a bookmarks node (XEP-0411 §4). Not done: a
+// vCard or PEP avatar stored before the conversions existed (converted at its next
+// change); XEP-0398 §4 avatar hashes in presence (the presence module's part).
 // Not implemented: explicit subscriptions, affiliations and whitelists of other JIDs,
 // access models roster and authorize, remote subscribers (no federation yet),
 // collection nodes, item expiry, disco#items of the nodes.

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "protocol/errors.hpp"
 #include "server/modules/module.hpp"
@@ -43,6 +44,35 @@ public:
     HookResult on_session_closed(SessionClosed& ev);
     // The caps module verified the ver `full` advertises (CapsCache::on_verified).
     void on_caps_verified(const protocol::Jid& full, const std::string& ver);
+
+    // Where a change came from, so that a conversion is never converted back
+    // (XEP-0398, XEP-0402 §5.3, XEP-0411). `client` is a pubsub request.
+    enum class Origin { client, vcard, native_bookmarks, legacy_bookmarks, private_storage };
+
+    // Publishing and reading on an account's behalf (service_internal.cpp). A node
+    // that does not exist is created with `new_node`; an existing one keeps its
+    // configuration. Notifications go out as for a client's publish, then the
+    // conversions run (except back to `origin`). False when the database failed.
+    boost::asio::awaitable<bool> publish_internal(const protocol::Jid& owner, const std::string& node,
+                                                  const Item& item, const NodeConfig& new_node, Origin origin);
+    // Retracts with notification per the node's notify_retract; false when the item
+    // was not there.
+    boost::asio::awaitable<bool> retract_internal(const protocol::Jid& owner, const std::string& node,
+                                                  const std::string& id, Origin origin);
+    boost::asio::awaitable<std::optional<Item>> last_item(const protocol::Jid& owner, const std::string& node);
+    // Every item of the node, oldest first; an item by id (nullopt when absent).
+    boost::asio::awaitable<std::vector<Item>> all_items(const protocol::Jid& owner, const std::string& node);
+    boost::asio::awaitable<std::optional<Item>> item_by_id(const protocol::Jid& owner, const std::string& node,
+                                                           const std::string& id);
+
+    // Conversions triggered by other modules (conversions.cpp). The account stored a
+    // vCard (XEP-0398 §3.2); `had_photo`: its previous vCard had a PHOTO.
+    boost::asio::awaitable<void> vcard_changed(const protocol::Jid& owner, const protocol::xml::Element& vcard,
+                                               bool had_photo);
+    // The account stored <storage xmlns='storage:bookmarks'/> in private XML storage
+    // (XEP-0411 §3, XEP-0402 #compat).
+    boost::asio::awaitable<void> private_bookmarks_changed(const protocol::Jid& owner,
+                                                           const protocol::xml::Element& storage);
 
 private:
     boost::asio::awaitable<routing::IqResult> publish(const routing::Stanza& iq, const protocol::xml::Element& pubsub,
@@ -78,6 +108,20 @@ private:
     // The caps 'ver' a resource advertises (from the registry, or its last presence).
     static std::string caps_ver(const routing::ResourceEntry& r);
 
+    // After any change to `node` (publish, retract, delete, purge): the conversions
+    // that node feeds, except back to `origin` (conversions.cpp).
+    boost::asio::awaitable<void> after_change(const protocol::Jid& owner, const std::string& node, Origin origin);
+    boost::asio::awaitable<void> avatar_to_vcard(const protocol::Jid& owner);
+    boost::asio::awaitable<void> native_to_legacy(const protocol::Jid& owner);
+    boost::asio::awaitable<void> legacy_to_native(const protocol::Jid& owner, const protocol::xml::Element& storage,
+                                                  Origin origin);
+    // XEP-0411 §4: bookmarks a legacy client kept in private XML storage before the
+    // conversions existed reach PEP before the account first reads them there (once
+    // per account and server run; only when neither PEP node exists).
+    boost::asio::awaitable<void> migrate_private_bookmarks(const protocol::Jid& owner);
+    boost::asio::awaitable<void> write_private_bookmarks(const protocol::Jid& owner,
+                                                         const protocol::xml::Element& storage);
+
     // Items of nodes with persist_items false live here only (the last one).
     std::optional<Item> volatile_item(const protocol::Jid& owner, const std::string& node) const;
     void set_volatile_item(const protocol::Jid& owner, const std::string& node, std::optional<Item> item);
@@ -99,6 +143,7 @@ private:
         std::set<std::string> owners;      // accounts whose last items it should get
     };
     std::unordered_map<std::string, Pending> pending_;  // full JID → sends awaiting its caps
+    std::unordered_set<std::string> bookmarks_migrated_;  // bare JIDs checked by migrate_private_bookmarks
 };
 
 }  // namespace parley::server::modules::pep

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "protocol/namespaces.hpp"
+#include "server/modules/pep/bookmarks_convert.hpp"
 #include "server/modules/pep/service.hpp"
 #include "server/modules/private/stored_xml.hpp"
 #include "server/routing/router.hpp"
@@ -187,6 +188,9 @@ boost::asio::awaitable<IqResult> Service::publish(const routing::Stanza& iq, con
         const NodeConfig config = stored->config;
         co_await broadcast(owner, node, config, items_el);
     }
+    // XEP-0398 / XEP-0402 #compat: the copies in the other formats, before the
+    // result, so the client sees them once its publish is acknowledged.
+    co_await after_change(owner, node, Origin::client);
 
     Element result("pubsub", std::string(protocol::ns::pubsub));
     Element& pub = result.add_child("publish");
@@ -264,6 +268,7 @@ boost::asio::awaitable<IqResult> Service::retract(const routing::Stanza& iq, con
         const NodeConfig config = *done->config;
         co_await broadcast(owner, node, config, items_el);
     }
+    co_await after_change(owner, node, Origin::client);
     co_return std::optional<Element>{};
 }
 
@@ -271,6 +276,10 @@ boost::asio::awaitable<IqResult> Service::items(const routing::Stanza& iq, const
     // XEP-0060 §6.5.
     const std::string node(items_req.attr("node"));
     if (node.empty()) co_return pubsub_error(StanzaErrorCondition::bad_request, "nodeid-required");
+    if ((node == bookmarks_node || node == legacy_bookmarks_node) && routing::is_from_owner(iq)) {
+        const protocol::Jid account = iq.to.bare();
+        co_await migrate_private_bookmarks(account);
+    }
     std::optional<std::int64_t> max;
     if (items_req.has_attr("max_items")) {
         const std::string text(items_req.attr("max_items"));

@@ -162,6 +162,7 @@ boost::asio::awaitable<IqResult> Service::delete_or_purge(const routing::Stanza&
         event_child.set_attr("node", node);
         co_await broadcast(owner, node, config, event_child);
     }
+    co_await after_change(owner, node, Origin::client);
     co_return std::optional<Element>{};
 }
 

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/modules/pep/bookmarks_convert.hpp"
+#include "server/modules/pep/service.hpp"
 #include "server/modules/private/stored_xml.hpp"
 #include "storage/database.hpp"
 #include "storage/private_store.hpp"
@@ -45,8 +47,8 @@ bool has_reserved_child(const std::vector<const Element*>& children) {
     return false;
 }
 
-boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t max_bytes,
-                                            const routing::Stanza& iq) {
+boost::asio::awaitable<IqResult> handle_set(ModuleContext& ctx, std::size_t max_bytes, const routing::Stanza& iq) {
+    storage::Database& db = ctx.db();
     if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     const auto children = query_children(iq);
     if (children.empty() || has_reserved_child(children)) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
@@ -65,6 +67,14 @@ boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t m
     if (!stored) {
         spdlog::error("private_store_failed account={} error={}", iq.to.bare_string(), stored.error().message());
         co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
+    }
+    // XEP-0411 / XEP-0402 #compat: XEP-0048 bookmarks also go to PEP.
+    if (pep::Service* pep = ctx.pep()) {
+        const protocol::Jid owner = iq.to.bare();
+        for (const Element* child : children) {
+            if (child->name() != "storage" || child->xmlns() != pep::legacy_bookmarks_node) continue;
+            co_await pep->private_bookmarks_changed(owner, *child);
+        }
     }
     co_return std::optional<Element>{};
 }
@@ -110,9 +120,10 @@ bool is_reserved_private_namespace(std::string_view xmlns) {
 
 void PrivateStorage::start(ModuleContext& ctx) {
     storage::Database* db = &ctx.db();
+    ModuleContext* context = &ctx;
     const std::size_t max_bytes = ctx.config().limits.max_private_bytes;
     ctx.on_iq(routing::IqType::set, std::string(private_ns), routing::IqScope::account,
-              [db, max_bytes](const routing::Stanza& iq) { return handle_set(*db, max_bytes, iq); });
+              [context, max_bytes](const routing::Stanza& iq) { return handle_set(*context, max_bytes, iq); });
     ctx.on_iq(routing::IqType::get, std::string(private_ns), routing::IqScope::account,
               [db](const routing::Stanza& iq) { return handle_get(*db, iq); });
 }

@@ -1,4 +1,5 @@
-// XEP-0054: vcard-temp — see vcard.hpp for what is implemented.
+// XEP-0054: vcard-temp — see vcard.hpp for what is implemented. A stored vCard is
+// handed to the PEP service for the XEP-0398 conversion to User Avatar.
 #include "server/modules/vcard/vcard.hpp"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "server/modules/pep/avatar_convert.hpp"
+#include "server/modules/pep/service.hpp"
 #include "server/modules/private/stored_xml.hpp"
 #include "storage/database.hpp"
 #include "storage/vcard_store.hpp"
@@ -30,8 +33,7 @@ const Element* vcard_payload(const routing::Stanza& iq) {
     return p && p->name() == "vCard" ? p : nullptr;
 }
 
-boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t max_bytes,
-                                            const routing::Stanza& iq) {
+boost::asio::awaitable<IqResult> handle_set(ModuleContext& ctx, std::size_t max_bytes, const routing::Stanza& iq) {
     // XEP-0054 §3.2: forbidden (or not-allowed) for someone else's vCard.
     if (!routing::is_from_owner(iq)) co_return protocol::stanza_error(StanzaErrorCondition::forbidden);
     const Element* vcard = vcard_payload(iq);
@@ -39,13 +41,23 @@ boost::asio::awaitable<IqResult> handle_set(storage::Database& db, std::size_t m
     std::string xml = to_stored_xml(*vcard);
     if (xml.size() > max_bytes) co_return protocol::stanza_error(StanzaErrorCondition::not_acceptable);
     const std::string key = routing::account_key(iq.to);
+    // The previous vCard comes back for XEP-0398: a PHOTO removed disables the avatar.
     auto store = [d = iq.to.domain(), l = iq.to.local(), xml = std::move(xml)](pqxx::connection& c) {
+        auto previous = storage::vcard_store::get(c, d, l);
         storage::vcard_store::set(c, d, l, xml);
+        return previous;
     };
-    auto stored = co_await db.run<void>(key, std::move(store), boost::asio::use_awaitable);
+    auto stored = co_await ctx.db().run<std::optional<std::string>>(key, std::move(store), boost::asio::use_awaitable);
     if (!stored) {
         spdlog::error("vcard_store_failed account={} error={}", iq.to.bare_string(), stored.error().message());
         co_return protocol::stanza_error(StanzaErrorCondition::internal_server_error);
+    }
+    if (pep::Service* pep = ctx.pep()) {
+        std::optional<Element> previous;
+        if (*stored) previous = parse_stored_xml(**stored);
+        const bool had_photo = previous && pep::vcard_photo(*previous).has_value();
+        const protocol::Jid owner = iq.to.bare();
+        co_await pep->vcard_changed(owner, *vcard, had_photo);
     }
     co_return std::optional<Element>{};
 }
@@ -75,9 +87,10 @@ boost::asio::awaitable<IqResult> handle_get(storage::Database& db, const routing
 
 void VCard::start(ModuleContext& ctx) {
     storage::Database* db = &ctx.db();
+    ModuleContext* context = &ctx;
     const std::size_t max_bytes = ctx.config().limits.max_vcard_bytes;
     ctx.on_iq(routing::IqType::set, std::string(vcard_ns), routing::IqScope::account,
-              [db, max_bytes](const routing::Stanza& iq) { return handle_set(*db, max_bytes, iq); });
+              [context, max_bytes](const routing::Stanza& iq) { return handle_set(*context, max_bytes, iq); });
     ctx.on_iq(routing::IqType::get, std::string(vcard_ns), routing::IqScope::account,
               [db](const routing::Stanza& iq) { return handle_get(*db, iq); });
     // Clients look for the feature on their server before publishing (XEP-0054 §4).
