@@ -278,3 +278,47 @@ TEST_CASE("removing a contact from the roster ends both subscriptions") {
     alice.send("<presence><status>after</status></presence>");
     CHECK_FALSE(bob.wait_for([](const Element& el) { return el.child_text("status") == "after"; }, 400ms));
 }
+
+TEST_CASE("available presence carries the avatar hash of the account (XEP-0398 section 4)") {
+    ServerProcess server;
+    server.add_user("alice", "secret");
+    server.add_user("bob", "secret");
+    TestClient alice(server, "alice"), bob(server, "bob");
+    REQUIRE(alice.login("alice@localhost/home", "secret"));
+    REQUIRE(bob.login("bob@localhost/work", "secret"));
+    alice.send_presence();
+    bob.send_presence();
+    befriend(alice, bob);
+
+    // A vCard PHOTO becomes the PEP avatar; its id is the SHA-1 of the image.
+    auto set = alice.request(stanza("<iq type='set'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>"
+                                    "<BINVAL>iVBORw0KGgpwYXJsZXk=</BINVAL></PHOTO></vCard></iq>"));
+    REQUIRE(set);
+    REQUIRE(set->attr("type") == "result");
+    auto meta = alice.request(stanza("<iq type='get'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                                     "<items node='urn:xmpp:avatar:metadata'/></pubsub></iq>"));
+    REQUIRE(meta);
+    REQUIRE(meta->attr("type") == "result");
+    const Element* items = meta->find_child("pubsub", "http://jabber.org/protocol/pubsub")
+                               ->find_child("items", "http://jabber.org/protocol/pubsub");
+    REQUIRE(items);
+    const Element* item = items->find_child("item", "http://jabber.org/protocol/pubsub");
+    REQUIRE(item);
+    const std::string hash(item->attr("id"));
+    REQUIRE(hash.size() == 40);
+
+    auto photo_of = [](const Element& el) {
+        const Element* x = el.find_child("x", "vcard-temp:x:update");
+        const Element* photo = x ? x->find_child("photo", "vcard-temp:x:update") : nullptr;
+        return photo ? std::optional<std::string>(photo->text()) : std::nullopt;
+    };
+    alice.send("<presence><status>with avatar</status></presence>");
+    auto seen = bob.wait_for([](const Element& el) { return el.child_text("status") == "with avatar"; });
+    REQUIRE(seen);
+    CHECK(photo_of(*seen) == hash);
+    // An empty <photo/> from the client is left alone ("no avatar to show").
+    alice.send("<presence><status>hidden</status><x xmlns='vcard-temp:x:update'><photo/></x></presence>");
+    auto hidden = bob.wait_for([](const Element& el) { return el.child_text("status") == "hidden"; });
+    REQUIRE(hidden);
+    CHECK(photo_of(*hidden) == std::string());
+}

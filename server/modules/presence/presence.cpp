@@ -12,10 +12,13 @@
 
 #include "protocol/namespaces.hpp"
 #include "server/log.hpp"
+#include "server/modules/pep/avatar_convert.hpp"
 #include "server/modules/presence/subscription_state.hpp"
+#include "server/modules/private/stored_xml.hpp"
 #include "server/net/io_pool.hpp"
 #include "server/routing/router.hpp"
 #include "storage/database.hpp"
+#include "storage/pep_store.hpp"
 #include "storage/roster_store.hpp"
 
 namespace parley::server::modules {
@@ -105,24 +108,98 @@ private:
 
 enum class Kind { initial, update, unavailable };
 
+constexpr std::string_view ns_vcard_update = "vcard-temp:x:update";  // XEP-0153
+
+// XEP-0398 §4: the server puts the account's avatar hash into its available presence,
+// unless the client sent an empty <photo/> (it means "no avatar"); an <x/> without a
+// photo is filled in, and a different hash is replaced.
+void put_avatar_hash(Element& presence, const std::string& hash) {
+    Element* x = presence.find_child("x", ns_vcard_update);
+    if (!x) x = &presence.add_child("x", std::string(ns_vcard_update));
+    if (Element* photo = x->find_child("photo", ns_vcard_update)) {
+        if (photo->text().empty() || photo->text() == hash) return;
+        x->remove_children("photo", ns_vcard_update);
+    }
+    x->add_child("photo").add_text(hash);
+}
+
+// The last avatar hash seen per account, for directed presence (MUC joins) that does
+// not wait for storage; it is refreshed by every broadcast of the account.
+class AvatarHashes {
+public:
+    void set(const std::string& account, std::optional<std::string> hash) {
+        std::lock_guard lock(mutex_);
+        if (hash && !hash->empty()) {
+            by_account_[account] = std::move(*hash);
+        } else if (hash) {
+            by_account_.erase(account);
+        }
+    }
+    std::optional<std::string> get(const std::string& account) const {
+        std::lock_guard lock(mutex_);
+        auto it = by_account_.find(account);
+        if (it == by_account_.end()) return std::nullopt;
+        return it->second;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::string> by_account_;
+};
+
+struct BroadcastData {
+    rs::Roster roster;
+    // The avatar of the account's PEP metadata: its id (the SHA-1 of the image), "" when
+    // the avatar is disabled, nullopt when there is none (nothing is said then).
+    std::optional<std::string> avatar;
+};
+
+std::optional<std::string> stored_avatar_hash(pqxx::connection& c, const std::string& domain,
+                                              const std::string& local) {
+    const std::string node(pep::avatar_metadata_node);
+    auto items = storage::pep_store::items(c, domain, local, node, 1);
+    if (items.empty()) return std::nullopt;
+    auto el = parse_stored_xml(items.back().payload);
+    if (!el) return std::nullopt;
+    auto metadata = pep::read_metadata(*el);
+    if (!metadata) return std::nullopt;
+    if (metadata->disabled || !metadata->local) return std::string();
+    return metadata->local->id;
+}
+
 // Broadcast of a session's own presence (§4.2, §4.4, §4.5). `to_roster` is false for
 // an unavailable presence of a session that never was available: only the entities
 // that got directed presence hear of it.
-awaitable<void> broadcast(ModuleContext& ctx, DirectedPresence& directed, Element presence, Jid from,
-                          std::uint64_t session, Kind kind, bool to_roster) {
+awaitable<void> broadcast(ModuleContext& ctx, DirectedPresence& directed, AvatarHashes& avatars, Element presence,
+                          Jid from, std::uint64_t session, Kind kind, bool to_roster) {
     routing::Router& router = ctx.router();
     const Jid owner = from.bare();
     std::set<std::string> told;  // bare JIDs that got it through the roster
     if (to_roster) {
-        auto read = [domain = owner.domain(), local = owner.local()](pqxx::connection& c) {
-            return rs::get(c, domain, local);
+        const bool available = kind != Kind::unavailable;
+        auto read = [domain = owner.domain(), local = owner.local(), available](pqxx::connection& c) {
+            BroadcastData d;
+            d.roster = rs::get(c, domain, local);
+            if (available) d.avatar = stored_avatar_hash(c, domain, local);
+            return d;
         };
         const std::string key = routing::account_key(owner);
-        auto roster = co_await ctx.db().run<rs::Roster>(key, std::move(read), use_awaitable);
-        if (!roster) {
-            spdlog::error("presence_roster_read_failed jid={} error={}", key, roster.error().message());
+        auto data = co_await ctx.db().run<BroadcastData>(key, std::move(read), use_awaitable);
+        if (data && available) {
+            avatars.set(owner.bare_string(), data->avatar);
+            if (data->avatar && !data->avatar->empty()) {
+                put_avatar_hash(presence, *data->avatar);
+                // Probes are answered with what the contacts were sent.
+                auto stored = std::make_shared<const Element>(presence);
+                router.sessions().update(from, session, [&](routing::ResourceEntry& e) {
+                    if (e.available) e.presence = stored;
+                });
+            }
+        }
+        if (!data) {
+            spdlog::error("presence_roster_read_failed jid={} error={}", key, data.error().message());
         } else {
-            for (const auto& item : roster->items) {
+            for (const auto& item : data->roster.items) {
                 auto contact = Jid::parse(item.jid);
                 if (!contact || ctx.is_blocked(owner, *contact)) continue;
                 const auto sub = parse_sub(item.subscription).value_or(Sub::none);
@@ -191,21 +268,25 @@ void spawn(awaitable<void> task) {
 void Presence::start(ModuleContext& ctx) {
     using namespace presence;
     auto directed = std::make_shared<DirectedPresence>();
+    auto avatars = std::make_shared<AvatarHashes>();
     auto& router = ctx.router();
     auto& hooks = ctx.hooks();
 
     // Directed presence is remembered before it is routed (it reaches no hook of ours
     // when its recipient is remote).
-    hooks.stanza_from_client.add(10, [directed](StanzaFromClient& ev) {
-        const Stanza& s = ev.stanza;
+    hooks.stanza_from_client.add(10, [directed, avatars](StanzaFromClient& ev) {
+        Stanza& s = ev.stanza;
         if (s.el.name() != "presence" || s.to.empty() || s.to.bare() == s.from.bare()) return HookResult::pass;
         const std::string_view type = s.el.attr("type");
-        if (type.empty()) directed->add(s.origin_session, s.to);
+        if (type.empty()) {
+            directed->add(s.origin_session, s.to);
+            if (auto hash = avatars->get(s.from.bare_string())) put_avatar_hash(s.el, *hash);  // XEP-0398 §4
+        }
         if (type == "unavailable") directed->remove(s.origin_session, s.to);
         return HookResult::pass;
     });
 
-    hooks.presence_broadcast.add(priority::deliver, [&ctx, &router, &hooks, directed](PresenceBroadcast& ev) {
+    hooks.presence_broadcast.add(priority::deliver, [&ctx, &router, &hooks, directed, avatars](PresenceBroadcast& ev) {
         Stanza& s = ev.stanza;
         const std::string_view type = s.el.attr("type");
         if (type.empty()) {
@@ -221,7 +302,7 @@ void Presence::start(ModuleContext& ctx) {
             });
             if (!bound) return HookResult::stop;
             const Kind kind = was_available ? Kind::update : Kind::initial;
-            spawn(broadcast(ctx, *directed, s.el, s.from, s.origin_session, kind, true));
+            spawn(broadcast(ctx, *directed, *avatars, s.el, s.from, s.origin_session, kind, true));
             if (!was_available) {
                 SessionAvailable available{s.from, s.origin_session, s.el};
                 hooks.session_available.run(available);
@@ -234,18 +315,19 @@ void Presence::start(ModuleContext& ctx) {
                 e.priority = 0;
                 e.presence.reset();
             });
-            spawn(broadcast(ctx, *directed, s.el, s.from, s.origin_session, Kind::unavailable, was_available));
+            spawn(broadcast(ctx, *directed, *avatars, s.el, s.from, s.origin_session, Kind::unavailable, was_available));
         }
         // Other types without 'to' (probe, subscriptions, error) mean nothing here.
         return HookResult::stop;
     });
 
     // A dropped connection is an implied unavailable presence (§4.5.2 and §4.6.2).
-    hooks.session_closed.add(priority::deliver, [&ctx, directed](SessionClosed& ev) {
+    hooks.session_closed.add(priority::deliver, [&ctx, directed, avatars](SessionClosed& ev) {
         Element p("presence", std::string(protocol::ns::client));
         p.set_attr("type", "unavailable");
         p.set_attr("from", ev.jid.to_string());
-        spawn(broadcast(ctx, *directed, std::move(p), ev.jid, ev.session_id, Kind::unavailable, ev.was_available));
+        spawn(broadcast(ctx, *directed, *avatars, std::move(p), ev.jid, ev.session_id, Kind::unavailable,
+                        ev.was_available));
         return HookResult::pass;
     });
 

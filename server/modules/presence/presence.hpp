@@ -8,7 +8,9 @@
 // resource (§4.3.2; no answer when none is available). Unavailable presence, sent or
 // implied by a dropped connection, goes the same way and also to every entity that got
 // directed presence (§4.6) from that session. Presence to a local account is delivered
-// to the addressed resource or to all available ones. Subscription stanzas are the
+// to the addressed resource or to all available ones. Available presence carries the
+// account's avatar hash (XEP-0398 §4, <x xmlns='vcard-temp:x:update'><photo/>), taken
+// from its PEP avatar metadata. Subscription stanzas are the
 // subscriptions module's (subscriptions.hpp). Remote contacts wait for federation.
 #include "protocol/jid.hpp"
 #include "protocol/xml/element.hpp"
