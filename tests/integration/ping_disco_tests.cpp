@@ -121,3 +121,34 @@ TEST_CASE("the server answers for alice's account: to alice, and to nobody who d
     REQUIRE(nobody);
     CHECK(stanza_error_condition(*nobody) == "service-unavailable");
 }
+
+TEST_CASE("every client-facing feature shows in disco: the server's and the account's") {
+    ServerProcess server;
+    server.add_user("alice", "wonderland");
+    TestClient alice(server, "alice");
+    REQUIRE(alice.login("alice@localhost/phone", "wonderland"));
+    auto features_of = [&](const std::string& to) {
+        auto info = alice.request(*parse_fragment("<iq type='get' to='" + to +
+                                                  "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+        REQUIRE(info);
+        REQUIRE(info->attr("type") == "result");
+        const Element* q = info->find_child("query", ns::disco_info);
+        REQUIRE(q);
+        return *q;
+    };
+    const Element server_info = features_of("localhost");
+    for (const char* f : {"urn:xmpp:ping", "http://jabber.org/protocol/disco#info", "msgoffline", "urn:xmpp:blocking",
+                          "urn:xmpp:carbons:2", "jabber:iq:version", "urn:xmpp:time", "jabber:iq:last", "vcard-temp",
+                          "jabber:iq:private", "http://jabber.org/protocol/caps"}) {
+        CAPTURE(f);
+        CHECK(has_feature(server_info, f));
+    }
+    const Element account_info = features_of("alice@localhost");
+    CHECK(has_identity(account_info, "pubsub", "pep"));
+    for (const char* f : {"http://jabber.org/protocol/pubsub#publish", "http://jabber.org/protocol/pubsub#publish-options",
+                          "urn:xmpp:pep-vcard-conversion:0", "urn:xmpp:bookmarks:1#compat",
+                          "urn:xmpp:bookmarks-conversion:0", "jabber:iq:last", "vcard-temp"}) {
+        CAPTURE(f);
+        CHECK(has_feature(account_info, f));
+    }
+}

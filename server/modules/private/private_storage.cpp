@@ -122,6 +122,7 @@ void PrivateStorage::start(ModuleContext& ctx) {
     storage::Database* db = &ctx.db();
     ModuleContext* context = &ctx;
     const std::size_t max_bytes = ctx.config().limits.max_private_bytes;
+    ctx.add_disco_feature(std::string(private_ns));  // what clients look for before using it
     ctx.on_iq(routing::IqType::set, std::string(private_ns), routing::IqScope::account,
               [context, max_bytes](const routing::Stanza& iq) { return handle_set(*context, max_bytes, iq); });
     ctx.on_iq(routing::IqType::get, std::string(private_ns), routing::IqScope::account,
