@@ -82,8 +82,18 @@ TEST_CASE("alice and bob subscribe to each other and see each other come and go"
     REQUIRE(bob.wait_for(push_about("alice@localhost", "from")));
     REQUIRE(alice.wait_for(presence_of("subscribed", "bob@localhost")));
     REQUIRE(alice.wait_for(push_about("bob@localhost", "to")));
-    // §3.1.5: once approved, bob's current presence reaches alice.
+    // §3.1.5: once approved, bob's current presence reaches alice — also after the
+    // approval, where a client takes it into account.
     REQUIRE(alice.wait_for(presence_of("", "bob@localhost/work")));
+    REQUIRE(alice.wait_count(presence_of("", "bob@localhost/work"), 2));
+    std::size_t subscribed_at = 0, last_presence_at = 0;
+    for (std::size_t i = 0; i < alice.received().size(); ++i) {
+        const auto& r = alice.received()[i];
+        if (!r.element) continue;
+        if (presence_of("subscribed", "bob@localhost")(*r.element)) subscribed_at = i;
+        if (presence_of("", "bob@localhost/work")(*r.element)) last_presence_at = i;
+    }
+    CHECK(last_presence_at > subscribed_at);
 
     bob.send("<presence type='subscribe' to='alice@localhost'/>");
     REQUIRE(alice.wait_for(presence_of("subscribe", "bob@localhost")));

@@ -157,6 +157,13 @@ awaitable<void> handle_inbound(ModuleContext& ctx, Stanza stanza, SubType type) 
             if (r.available) r.ref.deliver(stanza.el);
         }
     }
+    if (type == SubType::subscribed && p.outcome.changed && presence::we_see_contact(p.outcome.next.sub)) {
+        // The contact's presence, sent right after its approval, can overtake the
+        // approval (this side's processing waits on storage), and clients ignore
+        // presence from someone they are not yet subscribed to: ask again, now that the
+        // approval has been delivered (a probe, as at login).
+        route(router, subscription_stanza("probe", account, contact), account, contact);
+    }
     if (p.outcome.auto_subscribed) {
         route(router, subscription_stanza("subscribed", account, contact), account, contact);
     }
