@@ -332,3 +332,23 @@ TEST_CASE("available presence carries the avatar hash of the account (XEP-0398 s
     REQUIRE(hidden);
     CHECK(photo_of(*hidden) == std::string());
 }
+
+TEST_CASE("a pending request survives a restart of the server") {
+    ServerProcess server;
+    server.add_user("alice", "secret");
+    server.add_user("bob", "secret");
+    {
+        TestClient alice(server, "alice");
+        REQUIRE(alice.login("alice@localhost/home", "secret"));
+        roster_get(alice);
+        alice.send("<presence type='subscribe' to='bob@localhost'/>");
+        REQUIRE(alice.wait_for(push_about("bob@localhost", "none", true)));
+        alice.disconnect();
+    }
+    server.restart();
+    // At start-up the server learns again which accounts have requests waiting.
+    TestClient bob(server, "bob");
+    REQUIRE(bob.login("bob@localhost/work", "secret"));
+    bob.send_presence();
+    REQUIRE(bob.wait_for(presence_of("subscribe", "alice@localhost")));
+}

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "protocol/namespaces.hpp"
 #include "server/log.hpp"
@@ -40,6 +41,24 @@ struct OfflineMessages::State {
     };
     std::mutex mutex;
     std::unordered_map<std::string, Flush> flushing;
+    // Accounts that may hold stored messages, so that the login of any other account
+    // costs no read. Changed on the account's database thread, in order with its
+    // stores and deletes; `unknown` (the start-up read failed) means "any may".
+    std::unordered_set<std::string> holding;
+    bool unknown = false;
+
+    void set_holding(const std::string& account, bool holds) {
+        std::lock_guard lock(mutex);
+        if (holds) {
+            holding.insert(account);
+        } else {
+            holding.erase(account);
+        }
+    }
+    bool may_hold(const std::string& account) {
+        std::lock_guard lock(mutex);
+        return unknown || holding.count(account) != 0;
+    }
     std::uint64_t next_token = 0;
 
     std::optional<std::uint64_t> begin_flush(const std::string& account, std::uint64_t session_id) {
@@ -79,8 +98,12 @@ using State = OfflineMessages::State;
 boost::asio::awaitable<void> store_message(std::shared_ptr<State> st, routing::Stanza original, std::string xml) {
     const protocol::Jid account = original.to.bare();
     const std::string key = routing::account_key(account);
-    auto write = [domain = account.domain(), local = account.local(), xml = std::move(xml),
-                  limit = st->limit](pqxx::connection& c) { return store::store(c, domain, local, xml, limit); };
+    auto write = [st, bare = account.bare_string(), domain = account.domain(), local = account.local(),
+                  xml = std::move(xml), limit = st->limit](pqxx::connection& c) {
+        const auto outcome = store::store(c, domain, local, xml, limit);
+        if (outcome == store::StoreOutcome::stored) st->set_holding(bare, true);
+        return outcome;
+    };
     auto result = co_await st->db.run<store::StoreOutcome>(key, std::move(write), boost::asio::use_awaitable);
     if (result && *result == store::StoreOutcome::stored) {
         spdlog::debug("offline_stored to={}", account.bare_string());
@@ -127,8 +150,11 @@ boost::asio::awaitable<std::optional<Element>> ping_after_delivery(std::shared_p
 boost::asio::awaitable<void> flush(std::shared_ptr<State> st, protocol::Jid full, std::uint64_t session_id) {
     const protocol::Jid account = full.bare();
     const std::string key = routing::account_key(account);
-    auto read = [domain = account.domain(), local = account.local()](pqxx::connection& c) {
-        return store::list(c, domain, local);
+    auto read = [st, bare = account.bare_string(), domain = account.domain(),
+                 local = account.local()](pqxx::connection& c) {
+        auto rows = store::list(c, domain, local);
+        if (rows.empty()) st->set_holding(bare, false);
+        return rows;
     };
     auto rows = co_await st->db.run<std::vector<store::Message>>(key, std::move(read), boost::asio::use_awaitable);
     if (!rows) {
@@ -155,8 +181,11 @@ boost::asio::awaitable<void> flush(std::shared_ptr<State> st, protocol::Jid full
         spdlog::info("offline_delivery_unacknowledged to={} count={}", full.to_string(), delivered.size());
         co_return;
     }
-    auto erase = [domain = account.domain(), local = account.local(), ids = delivered](pqxx::connection& c) {
-        return store::remove(c, domain, local, ids);
+    auto erase = [st, bare = account.bare_string(), domain = account.domain(), local = account.local(),
+                  ids = delivered](pqxx::connection& c) {
+        const std::size_t removed = store::remove(c, domain, local, ids);
+        if (store::count(c, domain, local) == 0) st->set_holding(bare, false);
+        return removed;
     };
     auto removed = co_await st->db.run<std::size_t>(key, std::move(erase), boost::asio::use_awaitable);
     if (!removed) {
@@ -172,6 +201,22 @@ boost::asio::awaitable<void> flush(std::shared_ptr<State> st, protocol::Jid full
 void OfflineMessages::start(ModuleContext& ctx) {
     state_ = std::make_shared<State>(ctx.router(), ctx.db(), ctx.config().limits.max_offline_messages);
     auto st = state_;
+    // Which accounts hold messages, read once at start-up (like the blocklists).
+    auto load = [](pqxx::connection& c) {
+        pqxx::read_transaction t(c);
+        std::vector<std::string> out;
+        for (const auto& row : t.exec("SELECT DISTINCT localpart, domain FROM offline_messages")) {
+            out.push_back(std::string(row[0].c_str()) + "@" + row[1].c_str());
+        }
+        return out;
+    };
+    auto holding = ctx.db().run_sync<std::vector<std::string>>("offline-index", load);
+    if (holding) {
+        for (auto& account : *holding) st->holding.insert(std::move(account));
+    } else {
+        spdlog::error("offline_index_read_failed error={}", holding.error().message());
+        st->unknown = true;
+    }
 
     ctx.hooks().message_undeliverable.add(priority::offline, [st](MessageUndeliverable& ev) {
         routing::Stanza& s = ev.stanza;
@@ -194,6 +239,7 @@ void OfflineMessages::start(ModuleContext& ctx) {
         auto* io = net::IoPool::current();
         if (!io) return HookResult::pass;
         const std::string account = ev.jid.bare_string();
+        if (!st->may_hold(account)) return HookResult::pass;  // nothing stored: no read at login
         auto token = st->begin_flush(account, ev.session_id);
         if (!token) return HookResult::pass;
         protocol::Jid full = ev.jid;

@@ -5,6 +5,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "protocol/namespaces.hpp"
 #include "server/log.hpp"
@@ -31,9 +33,43 @@ using protocol::Jid;
 using protocol::xml::Element;
 using routing::Stanza;
 
+namespace presence {
+// Accounts that may have pending inbound requests, so that the login of any other
+// account costs no read. Marked on the account's database thread when a request is
+// stored; cleared when a read at login finds none. `unknown` (the start-up read
+// failed) means "any may".
+class PendingIndex {
+public:
+    void set(const std::string& account, bool pending) {
+        std::lock_guard lock(mutex_);
+        if (pending) {
+            accounts_.insert(account);
+        } else {
+            accounts_.erase(account);
+        }
+    }
+    bool may_have(const std::string& account) const {
+        std::lock_guard lock(mutex_);
+        return unknown_ || accounts_.count(account) != 0;
+    }
+    void set_unknown() {
+        std::lock_guard lock(mutex_);
+        unknown_ = true;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_set<std::string> accounts_;
+    bool unknown_ = false;
+};
+}  // namespace presence
+
+using presence::PendingIndex;
+
 namespace {
 
 constexpr int subscriptions_priority = 100;  // above the presence module's delivery
+
 
 SubState state_of(const ss::Current& cur) {
     SubState s;
@@ -91,16 +127,19 @@ struct Processed {
 };
 
 // Runs one table on `account`'s relation to `contact`, in one transaction.
-awaitable<Processed> process(storage::Database& db, const Jid& account, const Jid& contact, SubType type,
-                             bool outbound, std::string request_stanza) {
+awaitable<Processed> process(storage::Database& db, PendingIndex& index, const Jid& account, const Jid& contact,
+                             SubType type, bool outbound, std::string request_stanza) {
     auto outcome = std::make_shared<Outcome>();
-    auto work = [domain = account.domain(), local = account.local(), contact = contact.bare_string(), type,
-                 outbound, request_stanza = std::move(request_stanza), outcome](pqxx::connection& c) {
-        return ss::update(c, domain, local, contact, [&](const ss::Current& cur) {
+    auto work = [&index, bare = account.bare_string(), domain = account.domain(), local = account.local(),
+                 contact = contact.bare_string(), type, outbound, request_stanza = std::move(request_stanza),
+                 outcome](pqxx::connection& c) {
+        auto applied = ss::update(c, domain, local, contact, [&](const ss::Current& cur) {
             const SubState state = state_of(cur);
             *outcome = outbound ? presence::outbound(state, type) : presence::inbound(state, type);
             return change_for(cur, contact, *outcome, request_stanza);
         });
+        if (applied.before.account_exists && outcome->next.pending_in) index.set(bare, true);
+        return applied;
     };
     const std::string key = routing::account_key(account);
     auto applied = co_await db.run<ss::Applied>(key, std::move(work), use_awaitable);
@@ -118,11 +157,11 @@ awaitable<Processed> process(storage::Database& db, const Jid& account, const Ji
 }
 
 // §3.1.2, §3.2.2, §3.3.2, §3.4.1: a user's subscription stanza to `stanza.to`.
-awaitable<void> handle_outbound(ModuleContext& ctx, Stanza stanza, SubType type) {
+awaitable<void> handle_outbound(ModuleContext& ctx, PendingIndex& index, Stanza stanza, SubType type) {
     routing::Router& router = ctx.router();
     const Jid user = stanza.from.bare();
     const Jid contact = stanza.to.bare();
-    Processed p = co_await process(ctx.db(), user, contact, type, true, std::string());
+    Processed p = co_await process(ctx.db(), index, user, contact, type, true, std::string());
     if (!p.ok) co_return;
     if (p.written) roster::push(router, user, *p.written);
     if (p.outcome.forward) {
@@ -134,7 +173,7 @@ awaitable<void> handle_outbound(ModuleContext& ctx, Stanza stanza, SubType type)
 }
 
 // §3.1.3, §3.1.6, §3.2.3, §3.3.3: a contact's subscription stanza to a local account.
-awaitable<void> handle_inbound(ModuleContext& ctx, Stanza stanza, SubType type) {
+awaitable<void> handle_inbound(ModuleContext& ctx, PendingIndex& index, Stanza stanza, SubType type) {
     routing::Router& router = ctx.router();
     const Jid account = stanza.to.bare();
     const Jid contact = stanza.from.bare();
@@ -142,7 +181,7 @@ awaitable<void> handle_inbound(ModuleContext& ctx, Stanza stanza, SubType type) 
     stanza.el.set_attr("to", account.to_string());
     std::string request;
     if (type == SubType::subscribe) request = to_stored_xml(stanza.el);
-    Processed p = co_await process(ctx.db(), account, contact, type, false, std::move(request));
+    Processed p = co_await process(ctx.db(), index, account, contact, type, false, std::move(request));
     if (!p.ok) co_return;
     if (!p.before.account_exists) {
         // §3.1.3: no such user — the request is declined on its behalf.
@@ -171,9 +210,11 @@ awaitable<void> handle_inbound(ModuleContext& ctx, Stanza stanza, SubType type) 
 }
 
 // §3.1.3: requests that waited while the user was away are delivered when it comes back.
-awaitable<void> redeliver_requests(storage::Database& db, routing::Router& router, Jid full) {
-    auto read = [domain = full.domain(), local = full.local()](pqxx::connection& c) {
-        return ss::pending_requests(c, domain, local);
+awaitable<void> redeliver_requests(storage::Database& db, PendingIndex& index, routing::Router& router, Jid full) {
+    auto read = [&index, bare = full.bare_string(), domain = full.domain(), local = full.local()](pqxx::connection& c) {
+        auto requests = ss::pending_requests(c, domain, local);
+        if (requests.empty()) index.set(bare, false);
+        return requests;
     };
     const std::string key = routing::account_key(full);
     auto requests = co_await db.run<std::vector<std::string>>(key, std::move(read), use_awaitable);
@@ -196,10 +237,27 @@ void spawn(awaitable<void> task) {
 
 void Subscriptions::start(ModuleContext& ctx) {
     auto& hooks = ctx.hooks();
+    index_ = std::make_shared<PendingIndex>();
+    PendingIndex& index = *index_;  // the module lives as long as the hooks that use it
+    auto load = [](pqxx::connection& c) {
+        pqxx::read_transaction t(c);
+        std::vector<std::string> out;
+        for (const auto& row : t.exec("SELECT DISTINCT localpart, domain FROM presence_requests")) {
+            out.push_back(std::string(row[0].c_str()) + "@" + row[1].c_str());
+        }
+        return out;
+    };
+    auto pending = ctx.db().run_sync<std::vector<std::string>>("subscription-index", load);
+    if (pending) {
+        for (const auto& account : *pending) index.set(account, true);
+    } else {
+        spdlog::error("subscription_index_read_failed error={}", pending.error().message());
+        index.set_unknown();
+    }
     Element feature("sub", "urn:xmpp:features:pre-approval");
     ctx.add_stream_feature(std::move(feature));
 
-    hooks.stanza_from_client.add(subscriptions_priority, [&ctx](StanzaFromClient& ev) {
+    hooks.stanza_from_client.add(subscriptions_priority, [&ctx, &index](StanzaFromClient& ev) {
         Stanza& s = ev.stanza;
         if (s.el.name() != "presence" || s.to.empty()) return HookResult::pass;
         const auto type = presence::parse_sub_type(s.el.attr("type"));
@@ -207,21 +265,22 @@ void Subscriptions::start(ModuleContext& ctx) {
         // Subscribing to oneself, or to a server, means nothing (and a remote contact
         // waits for federation: the router answers remote-server-not-found).
         if (s.to.bare() == s.from.bare() || !s.to.has_local()) return HookResult::stop;
-        spawn(handle_outbound(ctx, std::move(s), *type));
+        spawn(handle_outbound(ctx, index, std::move(s), *type));
         return HookResult::stop;
     });
 
-    hooks.presence_to_user.add(subscriptions_priority, [&ctx](PresenceToUser& ev) {
+    hooks.presence_to_user.add(subscriptions_priority, [&ctx, &index](PresenceToUser& ev) {
         Stanza& s = ev.stanza;
         const auto type = presence::parse_sub_type(s.el.attr("type"));
         if (!type) return HookResult::pass;
         if (s.from.bare() == s.to.bare()) return HookResult::stop;
-        spawn(handle_inbound(ctx, std::move(s), *type));
+        spawn(handle_inbound(ctx, index, std::move(s), *type));
         return HookResult::stop;
     });
 
-    hooks.session_available.add(subscriptions_priority, [&ctx](SessionAvailable& ev) {
-        spawn(redeliver_requests(ctx.db(), ctx.router(), ev.jid));
+    hooks.session_available.add(subscriptions_priority, [&ctx, &index](SessionAvailable& ev) {
+        if (!index.may_have(ev.jid.bare_string())) return HookResult::pass;  // no read at login
+        spawn(redeliver_requests(ctx.db(), index, ctx.router(), ev.jid));
         return HookResult::pass;
     });
 }

@@ -8,14 +8,23 @@
 // table of pending inbound requests, redelivered when the user next becomes available.
 // Every change is pushed to the interested resources. The pure tables are
 // subscription_state.hpp.
+#include <memory>
+
 #include "server/modules/module.hpp"
 
 namespace parley::server::modules {
+
+namespace presence {
+class PendingIndex;
+}
 
 class Subscriptions final : public Module {
 public:
     std::string_view name() const override { return "subscriptions"; }
     void start(ModuleContext& ctx) override;
+
+private:
+    std::shared_ptr<presence::PendingIndex> index_;
 };
 
 }  // namespace parley::server::modules
