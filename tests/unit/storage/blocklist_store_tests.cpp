@@ -7,6 +7,7 @@
 
 #include "storage/blocklist_store.hpp"
 #include "storage/database.hpp"
+#include "tests/unit/storage/scratch_database.hpp"
 #include "storage/user_store.hpp"
 
 namespace bs = parley::storage::blocklist_store;
@@ -15,40 +16,15 @@ using Items = std::vector<std::string>;
 
 namespace {
 
-struct BlocklistDatabase {
-    std::string name;
-    BlocklistDatabase() {
-        static int n = 0;
-        name = "parley_bl_" + std::to_string(getpid()) + "_" + std::to_string(++n);
-        admin("DROP DATABASE IF EXISTS " + name);
-        admin("CREATE DATABASE " + name);
-    }
-    ~BlocklistDatabase() {
-        try {
-            admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        } catch (const std::exception& e) {
-            MESSAGE("could not drop " << name << ": " << e.what());
-        }
-    }
-    static void admin(const std::string& sql) {
-        pqxx::connection c("dbname=postgres");
-        pqxx::nontransaction(c).exec0(sql);
-    }
+struct BlocklistDatabase : parley::test::ScratchDatabase {
+    BlocklistDatabase() : ScratchDatabase("bl") {}
 };
 
-bool skip() {
-    const char* s = std::getenv("PARLEY_SKIP_DB_TESTS");
-    if (s && std::string(s) == "1") return true;
-    const char* host = std::getenv("PGHOST");
-    REQUIRE_MESSAGE((host && *host), "PGHOST is not set (or set PARLEY_SKIP_DB_TESTS=1)");
-    return false;
-}
+bool skip() { return parley::test::skip_db_tests(); }
 
 template <class T, class Fn>
 T sync(Database& db, Fn fn) {
-    auto r = db.run_sync<T>("alice@localhost", std::move(fn));
-    REQUIRE_MESSAGE(r.has_value(), r.error().message());
-    return std::move(*r);
+    return parley::test::run_or_fail<T>(db, "alice@localhost", std::move(fn));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "storage/database.hpp"
+#include "tests/unit/storage/scratch_database.hpp"
 #include "storage/roster_store.hpp"
 #include "storage/user_store.hpp"
 
@@ -14,40 +15,15 @@ using parley::storage::Database;
 
 namespace {
 
-struct RosterDatabase {
-    std::string name;
-    RosterDatabase() {
-        static int n = 0;
-        name = "parley_rt_" + std::to_string(getpid()) + "_" + std::to_string(++n);
-        admin("DROP DATABASE IF EXISTS " + name);
-        admin("CREATE DATABASE " + name);
-    }
-    ~RosterDatabase() {
-        try {
-            admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        } catch (const std::exception& e) {
-            MESSAGE("could not drop " << name << ": " << e.what());
-        }
-    }
-    static void admin(const std::string& sql) {
-        pqxx::connection c("dbname=postgres");
-        pqxx::nontransaction(c).exec0(sql);
-    }
+struct RosterDatabase : parley::test::ScratchDatabase {
+    RosterDatabase() : ScratchDatabase("rt") {}
 };
 
-bool skip() {
-    const char* s = std::getenv("PARLEY_SKIP_DB_TESTS");
-    if (s && std::string(s) == "1") return true;
-    const char* host = std::getenv("PGHOST");
-    REQUIRE_MESSAGE((host && *host), "PGHOST is not set (or set PARLEY_SKIP_DB_TESTS=1)");
-    return false;
-}
+bool skip() { return parley::test::skip_db_tests(); }
 
 template <class T, class Fn>
 T sync(Database& db, Fn fn) {
-    auto r = db.run_sync<T>("alice@localhost", std::move(fn));
-    REQUIRE_MESSAGE(r.has_value(), parley::storage::last_error_message());
-    return std::move(*r);
+    return parley::test::run_or_fail<T>(db, "alice@localhost", std::move(fn));
 }
 
 }  // namespace

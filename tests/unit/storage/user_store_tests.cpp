@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "storage/database.hpp"
+#include "tests/unit/storage/scratch_database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/user_store.hpp"
 
@@ -27,42 +28,10 @@ using parley::storage::errc;
 
 namespace {
 
-bool skip_db_tests() {
-    const char* skip = std::getenv("PARLEY_SKIP_DB_TESTS");
-    if (skip && std::string(skip) == "1") {
-        MESSAGE("PARLEY_SKIP_DB_TESTS=1: database test skipped");
-        return true;
-    }
-    const char* host = std::getenv("PGHOST");
-    REQUIRE_MESSAGE((host && *host),
-                    "PGHOST is not set: run the tests with scripts/test (which starts a private "
-                    "PostgreSQL), or export PGHOST/PGUSER for a server where databases may be "
-                    "created, or set PARLEY_SKIP_DB_TESTS=1 to skip them");
-    return false;
-}
+using parley::test::skip_db_tests;
 
-// A fresh database for one test case, dropped at the end.
-struct TestDatabase {
-    std::string name;
-    TestDatabase() {
-        static int n = 0;
-        name = "parley_ut_" + std::to_string(getpid()) + "_" + std::to_string(++n);
-        admin("DROP DATABASE IF EXISTS " + name);
-        admin("CREATE DATABASE " + name);
-    }
-    ~TestDatabase() {
-        try {
-            admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        } catch (const std::exception& e) {
-            MESSAGE("could not drop " << name << ": " << e.what());
-        }
-    }
-    std::string conninfo() const { return "dbname=" + name; }
-
-    static void admin(const std::string& sql) {
-        pqxx::connection c("dbname=postgres");
-        pqxx::nontransaction(c).exec0(sql);
-    }
+struct TestDatabase : parley::test::ScratchDatabase {
+    TestDatabase() : ScratchDatabase("ut") {}
 };
 
 void migrate(Database& db) {
