@@ -51,13 +51,13 @@ void route_presence(routing::Router& router, Element el, const Jid& from, const 
     router.route(Stanza{std::move(el), from, to, 0});
 }
 
-Element unavailable_presence() {
-    Element p("presence", std::string(protocol::ns::client));
-    p.set_attr("type", "unavailable");
-    return p;
-}
-
 }  // namespace
+
+void send_typed(routing::Router& router, std::string_view type, const Jid& from, const Jid& to) {
+    Element p("presence", std::string(protocol::ns::client));
+    p.set_attr("type", std::string(type));
+    route_presence(router, std::move(p), from, to);
+}
 
 void send_current_presence(routing::Router& router, const Jid& account, const Jid& contact) {
     for (const auto& r : router.sessions().resources(account)) {
@@ -69,7 +69,7 @@ void send_current_presence(routing::Router& router, const Jid& account, const Ji
 void send_unavailable(routing::Router& router, const Jid& account, const Jid& contact) {
     for (const auto& r : router.sessions().resources(account)) {
         if (!r.available) continue;
-        route_presence(router, unavailable_presence(), account.bare().with_resource(r.resource), contact);
+        send_typed(router, "unavailable", account.bare().with_resource(r.resource), contact);
     }
 }
 
@@ -208,9 +208,7 @@ awaitable<void> broadcast(ModuleContext& ctx, DirectedPresence& directed, Avatar
                     told.insert(item.jid);
                 }
                 if (kind == Kind::initial && we_see_contact(sub)) {
-                    Element probe("presence", std::string(protocol::ns::client));
-                    probe.set_attr("type", "probe");
-                    route_presence(router, std::move(probe), owner, *contact);  // §4.3.1: from the bare JID
+                    send_typed(router, "probe", owner, *contact);  // §4.3.1: from the bare JID
                 }
             }
         }

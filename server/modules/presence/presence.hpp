@@ -28,6 +28,11 @@ public:
 int presence_priority(const protocol::xml::Element& presence);
 
 namespace presence {
+// A bodiless <presence type='type'/> from `from` to `to` (subscription stanzas, probes,
+// unavailable), routed so the recipient's filters apply; remote recipients wait for
+// federation.
+void send_typed(routing::Router& router, std::string_view type, const protocol::Jid& from,
+                const protocol::Jid& to);
 // The current presence of each available resource of `account`, sent to `contact`
 // (a subscriber that was just approved or unblocked).
 void send_current_presence(routing::Router& router, const protocol::Jid& account, const protocol::Jid& contact);

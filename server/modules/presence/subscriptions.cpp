@@ -105,14 +105,6 @@ ss::Change change_for(const ss::Current& cur, const std::string& contact, const 
     return change;
 }
 
-Element subscription_stanza(std::string_view type, const Jid& from, const Jid& to) {
-    Element p("presence", std::string(protocol::ns::client));
-    p.set_attr("type", std::string(type));
-    p.set_attr("from", from.to_string());
-    p.set_attr("to", to.to_string());
-    return p;
-}
-
 void route(routing::Router& router, Element el, const Jid& from, const Jid& to) {
     el.set_attr("from", from.to_string());
     el.set_attr("to", to.to_string());
@@ -186,7 +178,7 @@ awaitable<void> handle_inbound(ModuleContext& ctx, PendingIndex& index, Stanza s
     if (!p.before.account_exists) {
         // §3.1.3: no such user — the request is declined on its behalf.
         if (type == SubType::subscribe) {
-            route(router, subscription_stanza("unsubscribed", account, contact), account, contact);
+            presence::send_typed(router, "unsubscribed", account, contact);
         }
         co_return;
     }
@@ -201,10 +193,10 @@ awaitable<void> handle_inbound(ModuleContext& ctx, PendingIndex& index, Stanza s
         // approval (this side's processing waits on storage), and clients ignore
         // presence from someone they are not yet subscribed to: ask again, now that the
         // approval has been delivered (a probe, as at login).
-        route(router, subscription_stanza("probe", account, contact), account, contact);
+        presence::send_typed(router, "probe", account, contact);
     }
     if (p.outcome.auto_subscribed) {
-        route(router, subscription_stanza("subscribed", account, contact), account, contact);
+        presence::send_typed(router, "subscribed", account, contact);
     }
     if (p.outcome.send_presence) presence::send_current_presence(router, account, contact);
 }

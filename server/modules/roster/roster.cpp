@@ -45,14 +45,6 @@ struct Removal {
     bool pending_in = false;
 };
 
-Element presence_of_type(std::string_view type, const protocol::Jid& from, const protocol::Jid& to) {
-    Element p("presence", std::string(protocol::ns::client));
-    p.set_attr("type", std::string(type));
-    p.set_attr("from", from.to_string());
-    p.set_attr("to", to.to_string());
-    return p;
-}
-
 // §2.5.2: removing an item ends the subscriptions it carried, in both directions, as if
 // the user had sent unsubscribe and unsubscribed; the contact stops seeing the user.
 void end_subscriptions(routing::Router& router, const protocol::Jid& owner, const protocol::Jid& contact,
@@ -60,10 +52,10 @@ void end_subscriptions(routing::Router& router, const protocol::Jid& owner, cons
     const auto sub = presence::parse_sub(item.subscription).value_or(presence::Sub::none);
     if (presence::contact_sees_us(sub)) presence::send_unavailable(router, owner, contact);
     if (presence::we_see_contact(sub) || item.ask) {
-        router.route(Stanza{presence_of_type("unsubscribe", owner, contact), owner, contact, 0});
+        presence::send_typed(router, "unsubscribe", owner, contact);
     }
     if (presence::contact_sees_us(sub) || pending_in) {
-        router.route(Stanza{presence_of_type("unsubscribed", owner, contact), owner, contact, 0});
+        presence::send_typed(router, "unsubscribed", owner, contact);
     }
 }
 
