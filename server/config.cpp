@@ -268,6 +268,47 @@ const std::map<std::string, Section, std::less<>>& sections() {
              {"security", [](const Key& k) { k.c.contact.security = k.uris(); }},
              {"support", [](const Key& k) { k.c.contact.support = k.uris(); }},
          }},
+        {"muc",
+         {
+             {"domain",
+              [](const Key& k) {
+                  std::string d = k.string();
+                  if (d.empty()) {
+                      k.c.muc.domain.clear();
+                      return;
+                  }
+                  auto prepared = protocol::Jid::prep_domain(d);
+                  if (!prepared) k.fail("\"" + d + "\" is not a valid domain name");
+                  k.c.muc.domain = *prepared;
+              }},
+             {"max_rooms", [](const Key& k) { k.c.muc.max_rooms = k.integer<std::size_t>(1, 10'000'000); }},
+             {"max_occupants",
+              [](const Key& k) { k.c.muc.max_occupants = k.integer<std::size_t>(1, 1'000'000); }},
+             {"default_max_occupants",
+              [](const Key& k) { k.c.muc.default_max_occupants = k.integer<std::size_t>(1, 1'000'000); }},
+             {"history_messages",
+              [](const Key& k) { k.c.muc.history_messages = k.integer<std::size_t>(0, 10'000); }},
+             {"create_by_anyone", [](const Key& k) { k.c.muc.create_by_anyone = k.boolean(); }},
+         }},
+        {"archive",
+         {
+             {"enabled", [](const Key& k) { k.c.archive.enabled = k.boolean(); }},
+             {"default_mode",
+              [](const Key& k) {
+                  std::string m = k.string();
+                  if (m != "always" && m != "never" && m != "roster")
+                      k.fail("unknown mode \"" + m + "\"; known: always never roster");
+                  k.c.archive.default_mode = m;
+              }},
+             // Seconds; 0 keeps everything. The ceiling is about 100 years.
+             {"retention", [](const Key& k) { k.c.archive.retention = k.seconds(0, 3'155'760'000); }},
+             {"queue_capacity",
+              [](const Key& k) { k.c.archive.queue_capacity = k.integer<std::size_t>(100, 100'000'000); }},
+             {"batch_size", [](const Key& k) { k.c.archive.batch_size = k.integer<std::size_t>(1, 100'000); }},
+             {"writers", [](const Key& k) { k.c.archive.writers = k.integer<unsigned>(1, 64); }},
+             {"max_page", [](const Key& k) { k.c.archive.max_page = k.integer<std::size_t>(1, 10'000); }},
+             {"drain_timeout", [](const Key& k) { k.c.archive.drain_timeout = k.seconds(0, 86400); }},
+         }},
         {"log",
          {
              {"level",
@@ -305,6 +346,12 @@ void check_together(const Config& c, const std::string& file, const toml::table&
     if (c.tls.certificate.empty() != c.tls.key.empty())
         fail(c.tls.key.empty() ? "tls.certificate" : "tls.key",
              "tls.certificate and tls.key are set together or not at all");
+    if (!c.muc.domain.empty() && c.serves(c.muc.domain))
+        fail("muc.domain", "must differ from every server.hosts entry");
+    if (c.muc.default_max_occupants > c.muc.max_occupants)
+        fail("muc.default_max_occupants", "must not exceed muc.max_occupants");
+    if (c.archive.batch_size > c.archive.queue_capacity)
+        fail("archive.batch_size", "must not exceed archive.queue_capacity");
     if (c.limits.max_outbound_bytes < c.limits.max_stanza_bytes)
         fail("limits.max_outbound_bytes", "must be at least limits.max_stanza_bytes");
 }

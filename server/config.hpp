@@ -88,12 +88,37 @@ struct Config {
         std::vector<std::string> abuse, admin, feedback, sales, security, support;
     } contact;
 
+    // [muc] XEP-0045 multi-user chat; the service is off while domain is empty.
+    struct Muc {
+        std::string domain;                      // e.g. "conference.example.org" (prepared)
+        std::size_t max_rooms = 10000;           // rooms in memory at once
+        std::size_t max_occupants = 1000;        // the highest muc#roomconfig_maxusers
+        std::size_t default_max_occupants = 200; // a new room's muc#roomconfig_maxusers
+        std::size_t history_messages = 20;       // kept per room for joins (discussion history)
+        bool create_by_anyone = true;            // false: only accounts of our hosts create rooms
+    } muc;
+
+    // [archive] XEP-0313 message archive and its write queue.
+    struct Archive {
+        bool enabled = true;
+        std::string default_mode = "always";     // always | never | roster (XEP-0313 prefs default)
+        std::chrono::seconds retention{0};       // rows older are deleted; 0 = keep forever
+        std::size_t queue_capacity = 200000;     // messages waiting to be written
+        std::size_t batch_size = 2000;           // rows per statement
+        unsigned writers = 2;                    // threads (each with its own connection)
+        std::size_t max_page = 250;              // the most results one MAM page returns
+        std::chrono::seconds drain_timeout{60};  // at shutdown, how long to keep retrying writes
+    } archive;
+
     // [log]
     struct Log {
         std::string level = "info";  // trace debug info warn error critical off
     } log;
 
+    // A domain with accounts (one of hosts).
     bool serves(std::string_view domain) const;
+    // A domain of ours: a host or a service domain (MUC).
+    bool is_local(std::string_view domain) const { return serves(domain) || (!muc.domain.empty() && domain == muc.domain); }
 };
 
 // Throws ConfigError. A missing file is an error naming the file (line 0).

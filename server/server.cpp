@@ -19,6 +19,8 @@
 #include "server/net/listener.hpp"
 #include "server/net/tls.hpp"
 #include "server/routing/router.hpp"
+#include "storage/archive_queue.hpp"
+#include "storage/archive_store.hpp"
 #include "storage/database.hpp"
 
 namespace parley::server {
@@ -34,6 +36,7 @@ struct Server::State {
     // completion to an I/O context, which must still exist (stopped is fine).
     net::IoPool pool;
     storage::Database db;
+    std::unique_ptr<storage::ArchiveQueue> archive;  // after db, so drained before db closes
     modules::Hooks hooks;
     routing::IqDispatcher iq;
     routing::SessionRegistry sessions;
@@ -57,6 +60,31 @@ void raise_file_limit() {
     }
 }
 
+// The archive's write queue counts what went wrong; the operator hears of it once a
+// second while it lasts (failed writes are retried, refused rows were answered with
+// resource-constraint to their senders), and once more when the backlog is written.
+struct ArchiveReporter {
+    storage::ArchiveQueue::Stats last;
+    bool troubled = false;
+    void check(const storage::ArchiveQueue::Stats& now) {
+        if (now.retries != last.retries) {
+            spdlog::warn("archive_write_failed attempts={} queued={} (PostgreSQL unreachable or failing; retrying)",
+                         now.retries - last.retries, now.queued);
+            troubled = true;
+        }
+        if (now.rejected != last.rejected) {
+            spdlog::error("archive_queue_full refused={} queued={} (senders were told resource-constraint)",
+                          now.rejected - last.rejected, now.queued);
+            troubled = true;
+        }
+        if (troubled && now.queued == 0 && now.retries == last.retries) {
+            spdlog::info("archive_caught_up written={} refused={}", now.written, now.rejected);
+            troubled = false;
+        }
+        last = now;
+    }
+};
+
 }  // namespace
 
 Server::Server(Config config) : config_(std::move(config)) {}
@@ -77,7 +105,16 @@ int Server::run() {
         spdlog::critical("tls_config_failed error={}", e.what());
         return 1;
     }
-    st.module_ctx = std::make_unique<modules::ModuleContext>(config_, st.hooks, st.iq, st.router, st.sessions, st.db);
+    auto max_id = st.db.run_sync<std::int64_t>("archive", [](pqxx::connection& c) { return storage::archive_store::max_id(c); });
+    if (!max_id) {
+        spdlog::critical("database_unavailable reading=archive_max_id error={}", max_id.error().message());
+        return 1;
+    }
+    st.archive = std::make_unique<storage::ArchiveQueue>(storage::ArchiveQueue::Options{
+        config_.storage.postgres, config_.archive.queue_capacity, config_.archive.batch_size, config_.archive.writers});
+    st.archive->start(*max_id);
+    st.module_ctx = std::make_unique<modules::ModuleContext>(config_, st.hooks, st.iq, st.router, st.sessions, st.db,
+                                                             *st.archive);
     st.modules = modules::all_modules();
     for (auto& m : st.modules) {
         m->start(*st.module_ctx);
@@ -150,8 +187,10 @@ int Server::run() {
     // heap, between live allocations: the otherwise idle main thread gives whole free
     // pages back every second, so what the server holds follows what its connections
     // need (and no I/O thread stalls for it).
+    ArchiveReporter archive_reporter{st.archive->stats()};
     while (stop_future.wait_for(std::chrono::seconds(1)) == std::future_status::timeout) {
         malloc_trim(0);
+        archive_reporter.check(st.archive->stats());
     }
 
     // Shutdown in order: listeners, streams (system-shutdown), a bounded wait, modules.
@@ -166,6 +205,14 @@ int Server::run() {
     }
     st.pool.stop();
     st.pool.join();
+    // Everything routed was queued; write it before the process ends (XEP-0313 promise).
+    const auto queued = st.archive->stats().queued;
+    const std::size_t unwritten = st.archive->drain(std::chrono::duration_cast<std::chrono::milliseconds>(config_.archive.drain_timeout));
+    if (unwritten > 0) {
+        spdlog::error("archive_drain_incomplete unwritten={} (PostgreSQL unreachable for archive.drain_timeout)", unwritten);
+    } else {
+        spdlog::info("archive_drained rows={}", queued);
+    }
     spdlog::info("server_stopped");
     return 0;
 }

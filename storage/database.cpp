@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "storage/connection_health.hpp"
 #include "storage/migrations.hpp"
 
 namespace parley::storage {
@@ -96,6 +97,7 @@ private:
     }
 
     boost::system::error_code connect() {
+        if (conn_ && !idle_connection_alive(*conn_)) conn_.reset();  // it died while idle: start afresh
         if (conn_) return {};
         auto now = std::chrono::steady_clock::now();
         if (failed_at_ && now - *failed_at_ < reconnect_pause) return errc::unavailable;

@@ -19,6 +19,7 @@
 #include "server/modules/offline/offline.hpp"
 #include "server/modules/carbons/carbons.hpp"
 #include "server/modules/csi/csi.hpp"
+#include "server/modules/mam/mam.hpp"
 
 namespace parley::server::modules {
 
@@ -39,6 +40,7 @@ std::vector<std::unique_ptr<Module>> all_modules() {
     m.push_back(std::make_unique<Carbons>());
     m.push_back(std::make_unique<ClientStateIndication>());
     m.push_back(std::make_unique<OfflineMessages>());
+    m.push_back(std::make_unique<Mam>());
     m.push_back(std::make_unique<Caps>());
     m.push_back(std::make_unique<Pep>());
     m.push_back(std::make_unique<Disco>());  // last: lists what the others registered

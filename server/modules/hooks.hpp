@@ -16,8 +16,8 @@ enum class HookResult { pass, stop };
 // Named priorities, highest runs first: the whole pipeline order in one place.
 namespace priority {
 inline constexpr int filter = 1000;   // blocking, rate limits, privacy
+inline constexpr int archive = 600;   // XEP-0313: stamps stanza-id (before carbons copy it), queues the row
 inline constexpr int carbons = 500;   // XEP-0280 copies
-inline constexpr int archive = 400;   // XEP-0313: stamps stanza-id, queues the row
 inline constexpr int offline = 100;   // XEP-0160: stores what could not be delivered
 inline constexpr int deliver = 0;     // the final delivery handler
 }  // namespace priority

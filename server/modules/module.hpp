@@ -16,6 +16,7 @@
 
 namespace parley::storage {
 class Database;
+class ArchiveQueue;
 }
 namespace parley::server::routing {
 class Router;
@@ -32,8 +33,9 @@ namespace parley::server::modules {
 class ModuleContext {
 public:
     ModuleContext(const Config& config, Hooks& hooks, routing::IqDispatcher& iq,
-                  routing::Router& router, routing::SessionRegistry& sessions, storage::Database& db)
-        : config_(config), hooks_(hooks), iq_(iq), router_(router), sessions_(sessions), db_(db) {}
+                  routing::Router& router, routing::SessionRegistry& sessions, storage::Database& db,
+                  storage::ArchiveQueue& archive)
+        : config_(config), hooks_(hooks), iq_(iq), router_(router), sessions_(sessions), db_(db), archive_(archive) {}
 
     void on_iq(routing::IqType type, std::string xmlns, routing::IqScope scope, routing::IqHandler h) {
         iq_.add(type, std::move(xmlns), scope, std::move(h));
@@ -57,6 +59,13 @@ public:
     // server's disco#info result.
     void add_disco_extension(protocol::xml::Element form) { disco_extensions_.push_back(std::move(form)); }
     const std::vector<protocol::xml::Element>& disco_extensions() const { return disco_extensions_; }
+    // An item of the server's disco#items (a service on its own domain: MUC).
+    struct DiscoItem {
+        std::string jid;
+        std::string name;
+    };
+    void add_disco_item(std::string jid, std::string name) { disco_items_.push_back({std::move(jid), std::move(name)}); }
+    const std::vector<DiscoItem>& disco_items() const { return disco_items_; }
     // A stream feature offered to authenticated clients next to <bind/> (CSI's
     // <csi xmlns='urn:xmpp:csi:0'/>, the server's caps <c/>).
     void add_stream_feature(protocol::xml::Element feature) { stream_features_.push_back(std::move(feature)); }
@@ -84,6 +93,9 @@ public:
     routing::Router& router() { return router_; }
     routing::SessionRegistry& sessions() { return sessions_; }
     storage::Database& db() { return db_; }
+    // The archive's write queue (XEP-0313); it exists even when [archive] enabled is
+    // false, because its next_id() also numbers XEP-0359 stanza-ids.
+    storage::ArchiveQueue& archive() { return archive_; }
 
 private:
     const Config& config_;
@@ -92,10 +104,12 @@ private:
     routing::Router& router_;
     routing::SessionRegistry& sessions_;
     storage::Database& db_;
+    storage::ArchiveQueue& archive_;
     std::vector<std::string> server_features_;
     std::vector<std::string> account_features_;
     std::vector<DiscoIdentity> account_identities_;
     std::vector<protocol::xml::Element> disco_extensions_;
+    std::vector<DiscoItem> disco_items_;
     std::vector<protocol::xml::Element> stream_features_;
     BlockCheck block_check_;
     caps::CapsCache caps_;

@@ -22,6 +22,12 @@ void Router::route(Stanza stanza) {
         }
         stanza.to = stanza.from.bare();  // RFC 6120 §10.3: the sender's own account
     }
+    for (auto& [domain, handler] : services_) {
+        if (stanza.to.domain() == domain) {
+            handler(std::move(stanza));
+            return;
+        }
+    }
     if (!config_.serves(stanza.to.domain())) {
         // Federation is not there yet: every remote domain is unreachable.
         bounce(stanza, {StanzaErrorCondition::remote_server_not_found, {}, {}, {}});
@@ -32,6 +38,10 @@ void Router::route(Stanza stanza) {
     } else {
         route_to_account(std::move(stanza));
     }
+}
+
+void Router::add_service(std::string domain, ServiceHandler handler) {
+    services_.emplace_back(std::move(domain), std::move(handler));
 }
 
 void Router::route_to_server(Stanza stanza) {

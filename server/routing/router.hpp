@@ -6,6 +6,10 @@
 #include <boost/asio/post.hpp>
 
 #include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 #include <memory>
 
 #include "protocol/errors.hpp"
@@ -58,7 +62,14 @@ public:
     }
     IqTracker& iq_tracker() { return tracker_; }
 
-    bool is_local_domain(const std::string& domain) const { return config_.serves(domain); }
+    // A service domain of ours without accounts (the MUC service, XEP-0045): every
+    // stanza addressed to it or to a JID under it goes to `handler`, on the I/O thread
+    // that routes it. Register before the I/O threads start.
+    using ServiceHandler = std::function<void(Stanza)>;
+    void add_service(std::string domain, ServiceHandler handler);
+
+    // A host with accounts, or a service domain of ours.
+    bool is_local_domain(const std::string& domain) const { return config_.is_local(domain); }
     SessionRegistry& sessions() { return sessions_; }
 
 private:
@@ -70,6 +81,7 @@ private:
     modules::Hooks& hooks_;
     IqDispatcher& iq_;
     IqTracker tracker_;
+    std::vector<std::pair<std::string, ServiceHandler>> services_;
 };
 
 }  // namespace parley::server::routing

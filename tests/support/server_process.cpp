@@ -214,7 +214,10 @@ void ServerProcess::write_config() const {
     }
     c << "]\n\n"
       << "[storage]\n"
-      << "postgres = " << toml_string("dbname=" + database_.name()) << "\n"
+      << "postgres = "
+      << toml_string((o.postgres_port ? "host=127.0.0.1 port=" + std::to_string(*o.postgres_port) + " connect_timeout=2 " : std::string()) +
+                     "dbname=" + database_.name())
+      << "\n"
       << "threads = 1\n\n"
       << "[limits]\n";
     auto limit = [&](const char* key, const auto& value) {
@@ -230,6 +233,7 @@ void ServerProcess::write_config() const {
     limit("max_vcard_bytes", o.max_vcard_bytes);
     limit("max_private_bytes", o.max_private_bytes);
     c << o.extra_limits;
+    if (!o.muc_domain.empty()) c << "\n[muc]\ndomain = \"" << o.muc_domain << "\"\n" << o.extra_muc;
     c << "\n[log]\n"
       << "level = " << toml_string(o.log_level) << "\n";
     if (!o.extra_toml.empty()) c << "\n" << o.extra_toml << "\n";

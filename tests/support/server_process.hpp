@@ -36,6 +36,12 @@ struct ServerOptions {
     std::string log_level = "debug";
     // Lines added to [limits] verbatim ("max_offline_messages = 0\n").
     std::string extra_limits;
+    // Reach PostgreSQL through 127.0.0.1 on this port (a TcpProxy) instead of its socket.
+    std::optional<std::uint16_t> postgres_port;
+    // [muc] domain (XEP-0045 service); empty = no MUC service.
+    std::string muc_domain = "conference.localhost";
+    // Lines added to [muc] verbatim ("history_messages = 5\n").
+    std::string extra_muc;
     // Appended to the config verbatim; must start with a [section] header.
     std::string extra_toml;
 };

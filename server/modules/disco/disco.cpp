@@ -116,10 +116,13 @@ void Disco::start(ModuleContext& ctx) {
                   reply.set_attr("node", *node);
                   co_return std::optional<Element>(std::move(reply));
               });
+    Element server_items("query", std::string(protocol::ns::disco_items));
+    for (const auto& item : ctx.disco_items()) server_items.add_child("item").set_attr("jid", item.jid).set_attr("name", item.name);
+    auto items_reply = std::make_shared<const Element>(std::move(server_items));
     ctx.on_iq(routing::IqType::get, std::string(protocol::ns::disco_items), routing::IqScope::server,
-              [](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {
+              [items_reply](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {
                   if (node_of(iq)) co_return error(StanzaErrorCondition::item_not_found);
-                  co_return std::optional<Element>(Element("query", std::string(protocol::ns::disco_items)));
+                  co_return std::optional<Element>(*items_reply);
               });
     ctx.on_iq(routing::IqType::get, std::string(protocol::ns::disco_info), routing::IqScope::account,
               [account_reply, db](const routing::Stanza& iq) -> boost::asio::awaitable<IqResult> {
