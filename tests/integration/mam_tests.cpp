@@ -349,3 +349,27 @@ TEST_CASE("mam: a PostgreSQL outage loses nothing: every message is archived exa
     CHECK(std::set<std::string>(bodies.begin(), bodies.end()).size() == 52);
     CHECK(query(alice, {}, "<max>100</max>").results.size() == 52);
 }
+
+TEST_CASE("mam: SIGTERM right after a burst writes every queued row before the server exits") {
+    ServerProcess server;
+    server.add_user("alice", "wonderland");
+    server.add_user("bob", "builder");
+    {
+        TestClient alice(server, "alice"), bob(server, "bob");
+        REQUIRE(alice.login("alice@localhost/phone", "wonderland"));
+        REQUIRE(bob.login("bob@localhost/laptop", "builder"));
+        bob.send_presence();
+        for (int i = 0; i < 3000; ++i) chat(alice, "bob@localhost", "burst " + std::to_string(i));
+        REQUIRE(bob.wait_count(message_with_body("burst 2999"), 1, std::chrono::seconds(30)));
+        server.stop();  // no barrier: rows may still be queued
+    }
+    CHECK(server.log().find("archive_drain_incomplete") == std::string::npos);
+    server.start();
+    TestClient bob(server, "bob");
+    REQUIRE(bob.login("bob@localhost/laptop", "builder"));
+    Answer a = query(bob, {}, "<max>1</max>");
+    CHECK(a.rsm("count") == "3000");
+    TestClient alice(server, "alice");
+    REQUIRE(alice.login("alice@localhost/phone", "wonderland"));
+    CHECK(query(alice, {}, "<max>1</max>").rsm("count") == "3000");
+}
