@@ -122,6 +122,7 @@ int Server::run() {
     }
     st.c2s = std::make_unique<c2s::C2sContext>(config_, st.sessions, st.router, st.hooks, st.db, tls);
     st.c2s->bound_features = st.module_ctx->stream_features();
+    if (config_.archive.enabled) st.c2s->intake_paused = [q = st.archive.get()] { return q->congested(); };
 
     auto& accept_ctx = st.pool.at(0);
     auto make_listener = [&](std::uint16_t port, bool direct_tls) {

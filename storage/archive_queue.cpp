@@ -25,6 +25,16 @@ std::int64_t now_us() {
 struct ArchiveQueue::Impl {
     Options options;
     std::atomic<std::int64_t> last_id{0};
+    // Back-pressure with hysteresis: set at half the capacity, cleared at a quarter.
+    std::atomic<bool> congested{false};
+    // When the last batch committed (steady clock, ns): back-pressure only helps while
+    // PostgreSQL is taking rows; during an outage the queue fills and refuses instead,
+    // so that routing of everything else goes on.
+    std::atomic<std::int64_t> last_commit_ns{0};
+    void update_congestion() {  // with the mutex held
+        if (stats.queued >= options.capacity / 2) congested.store(true, std::memory_order_relaxed);
+        else if (stats.queued <= options.capacity / 4) congested.store(false, std::memory_order_relaxed);
+    }
 
     mutable std::mutex mutex;
     std::condition_variable work_cv;     // writers: rows arrived, or drain/stop
@@ -56,6 +66,8 @@ void ArchiveQueue::Impl::batch_committed(std::uint64_t begin, std::uint64_t end)
     const std::size_t n = static_cast<std::size_t>(end - begin);
     stats.written += n;
     stats.queued -= n;
+    update_congestion();
+    last_commit_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     if (begin != committed) {
         done_ranges.emplace(begin, end);
         return;
@@ -160,6 +172,7 @@ bool ArchiveQueue::push(std::vector<archive_store::Row> rows) {
         s.queued += rows.size();
         impl_->next_seq += rows.size();
         for (auto& r : rows) impl_->rows.push_back(std::move(r));
+        impl_->update_congestion();
     }
     impl_->work_cv.notify_one();
     return true;
@@ -169,6 +182,12 @@ bool ArchiveQueue::push(archive_store::Row row) {
     std::vector<archive_store::Row> rows;
     rows.push_back(std::move(row));
     return push(std::move(rows));
+}
+
+bool ArchiveQueue::congested() const {
+    if (!impl_->congested.load(std::memory_order_relaxed)) return false;
+    const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    return now - impl_->last_commit_ns.load(std::memory_order_relaxed) < 1'000'000'000;
 }
 
 std::uint64_t ArchiveQueue::ticket() const {

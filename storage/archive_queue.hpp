@@ -51,6 +51,13 @@ public:
     bool push(std::vector<archive_store::Row> rows);
     bool push(archive_store::Row row);
 
+    // True from half the capacity until the queue is down to a quarter, while writes
+    // are committing (a batch in the last second): client sessions stop reading
+    // meanwhile, so senders slow down to what PostgreSQL takes instead of running into
+    // the bound (back-pressure). During an outage nothing commits: the queue fills and
+    // refuses (resource-constraint) rather than stalling all routing. Lock-free.
+    bool congested() const;
+
     // A ticket covering every row pushed so far, for wait_written.
     std::uint64_t ticket() const;
     // Blocks until every row pushed before `ticket` was taken is committed, or until the

@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,9 @@ public:
     routing::Router& router;
     modules::Hooks& hooks;
     storage::Database& db;
+    // True while a sink behind routing (the archive's write queue) asks for
+    // back-pressure: sessions then read no more from their clients until it clears.
+    std::function<bool()> intake_paused;
     // Features the modules offer after authentication (ModuleContext::stream_features).
     std::vector<protocol::xml::Element> bound_features;
 

@@ -85,6 +85,15 @@ asio::awaitable<void> Session::run() {
                 co_await handle_event(std::move(ev));
             }
         }
+        if (state_ == State::bound && ctx_.intake_paused) {
+            // Back-pressure: what this client sends would be refused by a full archive
+            // queue; leave it in the socket (and the client's TCP window) for now.
+            while (ctx_.intake_paused() && state_ != State::closing && !finished_) {
+                timer_.expires_after(std::chrono::milliseconds(5));
+                boost::system::error_code ec;
+                co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        }
         if (const auto limit = ctx_.config.limits.read_rate_bytes) {
             // Token bucket: a client over its byte rate is read more slowly.
             rate_tokens_ -= static_cast<double>(n);

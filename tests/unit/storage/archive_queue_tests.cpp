@@ -151,6 +151,39 @@ TEST_CASE("archive queue: next_id is strictly increasing, unique, above the floo
     q2.drain(0ms);
 }
 
+TEST_CASE("archive queue: back-pressure only while PostgreSQL is taking rows") {
+    if (parley::test::skip_db_tests()) return;
+    SUBCASE("an outage: nothing commits, so no back-pressure; the bound refuses instead") {
+        auto o = options("host=127.0.0.1 port=1 connect_timeout=1", 100, 1);
+        o.capacity = 100;
+        ArchiveQueue q(o);
+        q.start(0);
+        std::vector<as::Row> rows;
+        for (int i = 0; i < 60; ++i) rows.push_back(make_row(q, i));
+        REQUIRE(q.push(std::move(rows)));
+        CHECK_FALSE(q.congested());
+        q.drain(0ms);
+    }
+    SUBCASE("a slow but working database: congested from half the capacity, clear at a quarter") {
+        QueueDatabase db;
+        auto o = options(db.conninfo(), 10, 1);
+        o.capacity = 100;
+        ArchiveQueue q(o);
+        q.start(0);
+        REQUIRE(q.push(make_row(q, 0)));
+        REQUIRE(q.wait_written(q.ticket(), 10s));  // a commit: the database is taking rows
+        CHECK_FALSE(q.congested());
+        std::vector<as::Row> rows;
+        for (int i = 1; i <= 60; ++i) rows.push_back(make_row(q, i));
+        REQUIRE(q.push(std::move(rows)));
+        const bool seen = q.congested() || q.stats().queued <= 25;  // the writer may already have caught up
+        CHECK(seen);
+        REQUIRE(q.wait_written(q.ticket(), 10s));
+        CHECK_FALSE(q.congested());
+        CHECK(q.drain(5s) == 0);
+    }
+}
+
 TEST_CASE("archive queue: an unreachable database keeps the rows and drain gives up on time") {
     auto o = options("host=127.0.0.1 port=1 connect_timeout=1", 100, 2);
     ArchiveQueue q(o);
@@ -194,7 +227,9 @@ TEST_CASE("archive queue: drain writes everything queued; a killed connection is
         auto s = q.stats();
         CHECK(s.written == 3001);
         CHECK(s.queued == 0);
-        CHECK(s.retries >= 1);
+        // The dead connection is seen before it is used (idle_connection_alive), so
+        // normally no attempt fails; one may when the termination arrives late.
+        CHECK(s.retries <= 1);
     }
     auto [count, distinct] = count_and_distinct(tdb.conninfo());
     CHECK(count == 3001);
