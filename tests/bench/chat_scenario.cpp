@@ -206,6 +206,7 @@ Report run_chat(Env& env) {
         const double start = now_ms();
         const double stop = start + o.duration_s * 1000;
         st.phase_start_ns = now_ns();
+        mark_phase(o, "start");
         st.sending = true;
         if (o.rate > 0) {
             co_await pace(&st, stop);
@@ -217,6 +218,8 @@ Report run_chat(Env& env) {
         }
         st.sending = false;
         st.phase_end_ns = now_ns();
+        // Nothing is sent after this: the count is final.
+        mark_phase(o, "end", static_cast<std::int64_t>(st.total_sent));
         const double wall = now_ms() - start;
         const ProcSample after = sample_process(o.server_pid);
         phase_done(env);

@@ -1,5 +1,5 @@
 // parley_bench: a one-thread XMPP load generator for Parley and its peers (login rate,
-// idle memory per connection, 1:1 chat rate and latency), optionally split over
+// idle memory per connection, 1:1 chat rate and latency, MUC fan-out, archive load), optionally split over
 // several processes. Usage: parley_bench --port 25222 --scenario chat --connections 200 ...
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,12 +27,19 @@ constexpr const char* usage_text = R"(usage: parley_bench [OPTIONS]
   --mechanism M        SCRAM-SHA-256 | SCRAM-SHA-1 | SCRAM-SHA-512 | PLAIN (SCRAM-SHA-256)
   --users-prefix P     accounts are P0, P1, ... (user)
   --password P         password of every account (secret)
-  --scenario S         login | idle | chat (login)
+  --scenario S         login | idle | chat | muc | archive (login)
+                       muc: every account joins one room, --senders of them post
+                       archive: chat's load, with --phase-file for scripts/bench
   --connections N      accounts used; chat pairs P0->P1, P2->P3, ... (200)
   --first-user I       the first account is P<I> (0)
   --duration S         chat: measured seconds; login: no new logins after (10)
-  --window W           chat: messages in flight per sender (16)
-  --rate R             chat: offered messages/s in total, 0 = as fast as possible (0)
+  --window W           chat: messages in flight per sender (16); muc: messages per
+                       sender not yet received by every occupant
+  --rate R             chat, muc: offered messages/s in total, 0 = as fast as the window allows (0)
+  --senders K          muc: the first K occupants post (5)
+  --room NAME          muc: the room's local part (bench)
+  --muc-domain D       muc: the MUC service (conference.<domain>)
+  --phase-file FILE    chat, archive: append "start MS" and "end MS SENT" (Unix ms)
   --concurrency C      logins in progress at once, over all processes (50)
   --drain S            chat: seconds to wait for messages in flight (3)
   --login-timeout S    per login (20)
@@ -93,6 +100,10 @@ Options parse(int argc, char** argv) {
         else if (a == "--login-timeout") o.login_timeout_s = number(a, value());
         else if (a == "--hold") o.hold_s = number(a, value());
         else if (a == "--to-bare") o.to_bare = true;
+        else if (a == "--senders") o.senders = count();
+        else if (a == "--room") o.room = value();
+        else if (a == "--muc-domain") o.muc_domain = value();
+        else if (a == "--phase-file") o.phase_file = value();
         else if (a == "--processes") o.processes = std::max(1u, count());
         else if (a == "--source-addresses") o.source_addresses = true;
         else if (a == "--source-address") o.sources = split(value());
@@ -104,15 +115,22 @@ Options parse(int argc, char** argv) {
             std::exit(0);
         } else throw std::invalid_argument("unknown option " + a);
     }
-    if (o.scenario != "login" && o.scenario != "idle" && o.scenario != "chat") {
-        throw std::invalid_argument("--scenario is login, idle or chat");
+    const std::string& s = o.scenario;
+    if (s != "login" && s != "idle" && s != "chat" && s != "muc" && s != "archive") {
+        throw std::invalid_argument("--scenario is login, idle, chat, muc or archive");
+    }
+    // A muc sender's window closes on deliveries to every occupant: all in one process.
+    if ((s == "muc" || s == "archive") && o.processes > 1) {
+        throw std::invalid_argument("--scenario " + s + " runs in one process (no --processes)");
     }
     const std::string& m = o.server.mechanism;
     if (m != "SCRAM-SHA-256" && m != "SCRAM-SHA-1" && m != "SCRAM-SHA-512" && m != "PLAIN") {
         throw std::invalid_argument("--mechanism is SCRAM-SHA-256, SCRAM-SHA-1, SCRAM-SHA-512 or PLAIN");
     }
     if (o.server.plain && o.server.direct_tls) throw std::invalid_argument("--plain and --direct-tls exclude each other");
-    if (o.scenario == "chat" && o.connections < 2) throw std::invalid_argument("chat needs --connections >= 2");
+    if ((s == "chat" || s == "archive" || s == "muc") && o.connections < 2) {
+        throw std::invalid_argument(s + " needs --connections >= 2");
+    }
     if (o.connections == 0) throw std::invalid_argument("--connections must be at least 1");
     if (o.source_addresses && o.processes < 2) o.sources = {"127.0.0.2"};
     return o;
@@ -144,6 +162,7 @@ bool has_failure_note(const Report& r) {
 bool failed(const Report& r) {
     if (r.scenario == "login") return r.get("logins_failed") > 0 || r.get("logins_ok") == 0;
     if (r.scenario == "idle") return r.get("logins_failed") > 0 || r.get("dropped_while_idle") > 0;
+    if (r.scenario == "muc") return r.get("delivered") == 0 || has_failure_note(r);
     return r.get("received") == 0 || has_failure_note(r);
 }
 
@@ -166,6 +185,8 @@ int main(int argc, char** argv) {
         if (o.processes > 1 && !o.child) r = run_children(env, self_exe());
         else if (o.scenario == "login") r = run_login(env);
         else if (o.scenario == "idle") r = run_idle(env);
+        else if (o.scenario == "muc") r = run_muc(env);
+        else if (o.scenario == "archive") r = run_archive(env);
         else r = run_chat(env);
         if (o.child) write_child_results(r);
         else print_summary(o, r);

@@ -28,7 +28,10 @@ const char* transport(const Options& o) {
 
 void print_summary(const Options& o, const Report& r) {
     std::string extra;
-    if (r.scenario == "chat") {
+    if (r.scenario == "muc") {
+        extra = ", " + std::to_string(o.senders) + " senders, window " + std::to_string(o.window) +
+                (o.rate > 0 ? ", offered " + format(o.rate) + " msgs/s" : std::string());
+    } else if (r.scenario == "chat" || r.scenario == "archive") {
         extra = ", window " + std::to_string(o.window) +
                 (o.rate > 0 ? ", offered " + format(o.rate) + " msgs/s" : std::string(", max rate"));
     }
@@ -48,7 +51,9 @@ void write_json(const Options& o, const Report& r) {
         << ", \"mechanism\": " << json_string(o.server.mechanism) << ", \"connections\": " << o.connections
         << ", \"first_user\": " << o.first_user << ", \"processes\": " << o.processes
         << ", \"duration_s\": " << o.duration_s << ", \"window\": " << o.window << ", \"rate\": " << o.rate
-        << ", \"concurrency\": " << o.concurrency << ", \"hold_s\": " << o.hold_s << "},\n  \"figures\": {";
+        << ", \"concurrency\": " << o.concurrency << ", \"hold_s\": " << o.hold_s;
+    if (r.scenario == "muc") out << ", \"senders\": " << o.senders << ", \"room\": " << json_string(o.room);
+    out << "},\n  \"figures\": {";
     const char* sep = "\n";
     for (const auto& [name, value] : r.figures) {
         out << sep << "    " << json_string(name) << ": " << format(value);

@@ -1,5 +1,5 @@
 #pragma once
-// The generator's options and its scenarios (login, idle, chat). Each scenario runs
+// The generator's options and its scenarios (login, idle, chat, muc, archive). Each scenario runs
 // the io_context itself and returns when all its connections are closed. With
 // --processes K the parent runs none itself: multi_process.cpp spreads the accounts
 // over K children of the same program and merges what they report.
@@ -35,6 +35,10 @@ struct Options {
     unsigned processes = 1;     // >1: run that many children, each with a slice of the accounts
     bool source_addresses = false;  // children bind to 127.0.0.(2+i)
     std::vector<std::string> sources;  // --source-address A[,B...]: round-robin per connection
+    std::string room = "bench";     // muc: the room's local part
+    std::string muc_domain;         // muc: the service; "" = conference.<domain>
+    unsigned senders = 5;           // muc: occupants that post (the first K)
+    std::string phase_file;         // chat, archive: "start MS" / "end MS SENT" lines (Unix ms)
     bool child = false;         // run by a parent: sync over stdin/stdout, results on stdout
     int server_pid = 0;
     std::string json_file;
@@ -72,6 +76,10 @@ struct LoginBatch {
 Report run_login(Env& env);
 Report run_idle(Env& env);
 Report run_chat(Env& env);
+Report run_muc(Env& env);      // muc_scenario.cpp
+Report run_archive(Env& env);  // archive_scenario.cpp: chat, marking its phase for scripts/bench
+// Appends "<what> <Unix ms>[ <count>]" to options.phase_file, if one was given.
+void mark_phase(const Options& o, const char* what, std::int64_t count = -1);
 // Runs the scenario in options.processes children and merges their reports (multi_process.cpp).
 Report run_children(Env& env, const std::string& self_exe);
 

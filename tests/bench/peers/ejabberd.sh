@@ -73,11 +73,26 @@ YML
 
 # What a chat benchmark needs (mod_offline matches Prosody, which always loads it).
 # Not loaded: mod_fail2ban, mod_pres_counter (rate limits), MAM, carbons, pubsub, ...
+# mod_muc for the muc scenario: rooms of up to 10,000 (default 200) that send every
+# presence (max_users_presence, default 1000, thins them out above), no per-user
+# message or presence intervals, Parley's history length (20).
 modules:
   mod_disco: {}
   mod_offline: {}
   mod_ping: {}
   mod_roster: {}
+  mod_muc:
+    host: "conference.$domain"
+    access: all
+    access_create: all
+    access_persistent: all
+    history_size: 20
+    max_users: 10000
+    max_users_presence: 10000
+    min_message_interval: 0
+    min_presence_interval: 0
+    default_room_options:
+      max_users: 10000
 YML
     } >"$state/ejabberd.yml"
     chmod 644 "$state/ejabberd.yml"

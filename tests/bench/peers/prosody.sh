@@ -55,7 +55,7 @@ data_path = "$state/prosody/data"
 certificates = "$state/prosody/certs"
 log = { { levels = { min = "warn" }, to = "file", filename = "$state/prosody.log" } }
 
--- Loopback only, no s2s, no HTTP, no components.
+-- Loopback only, no s2s, no HTTP; one internal component (MUC).
 interfaces = { "127.0.0.1" }
 c2s_ports = { $c2s }
 c2s_direct_tls_ports = { $tls }
@@ -86,6 +86,15 @@ c2s_direct_tls_ssl = { certificate = "$state/prosody/certs/bench.crt", key = "$s
 
 VirtualHost "$domain"
     ssl = { certificate = "$state/prosody/certs/bench.crt", key = "$state/prosody/certs/bench.key" }
+
+-- XEP-0045 for parley_bench's muc scenario, like Parley's [muc] section: anyone may
+-- create a room, which stays locked (the default) until its owner accepts the
+-- instant room; the history length is Parley's default (20); no tombstones.
+Component "conference.$domain" "muc"
+    restrict_room_creation = false
+    muc_room_locking = true
+    muc_room_default_history_length = 20
+    muc_tombstones = false
 CFG
     chmod 644 "$state/prosody.cfg.lua"
 }
