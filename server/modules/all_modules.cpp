@@ -20,6 +20,7 @@
 #include "server/modules/carbons/carbons.hpp"
 #include "server/modules/csi/csi.hpp"
 #include "server/modules/mam/mam.hpp"
+#include "server/modules/muc/muc.hpp"
 
 namespace parley::server::modules {
 
@@ -43,6 +44,7 @@ std::vector<std::unique_ptr<Module>> all_modules() {
     m.push_back(std::make_unique<Mam>());
     m.push_back(std::make_unique<Caps>());
     m.push_back(std::make_unique<Pep>());
+    m.push_back(std::make_unique<Muc>());
     m.push_back(std::make_unique<Disco>());  // last: lists what the others registered
     return m;
 }
