@@ -1,6 +1,8 @@
 #include "server/server.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <malloc.h>
@@ -194,11 +196,19 @@ int Server::run() {
         archive_reporter.check(st.archive->stats());
     }
 
-    // Shutdown in order: listeners, streams (system-shutdown), a bounded wait, modules.
+    // Shutdown in order: listeners, modules' stop(), streams (system-shutdown), a bounded
+    // wait, the archive's queue.
     asio::post(accept_ctx, [&] {
         for (auto& l : st.listeners) l->stop();
         signals.cancel();
     });
+    // Modules say goodbye while the streams are still open (MUC: 332 to every occupant).
+    for (auto& m : st.modules) {
+        auto done = asio::co_spawn(st.pool.at(0), m->stop(), asio::use_future);
+        if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+            spdlog::warn("module_stop_slow name={}", m->name());
+        }
+    }
     for (auto& ref : st.c2s->open_streams()) ref.close(protocol::StreamErrorCondition::system_shutdown);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (st.c2s->connections() > 0 && std::chrono::steady_clock::now() < deadline) {

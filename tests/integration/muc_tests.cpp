@@ -349,3 +349,25 @@ TEST_CASE("muc: subject changes, max occupants, and the room's archive (MAM)") {
     REQUIRE(stranger);
     CHECK(stanza_error_condition(*stranger) == "forbidden");
 }
+
+TEST_CASE("muc: a server shutdown tells every occupant with status 332 before the stream closes") {
+    ServerProcess server;
+    server.add_user("alice", "wonderland");
+    server.add_user("bob", "builder");
+    TestClient alice(server, "alice"), bob(server, "bob");
+    REQUIRE(alice.login("alice@localhost/phone", "wonderland"));
+    REQUIRE(bob.login("bob@localhost/laptop", "builder"));
+    REQUIRE(join(alice, "heath@conference.localhost/alice"));
+    REQUIRE(make_instant(alice, "heath@conference.localhost"));
+    REQUIRE(join(bob, "heath@conference.localhost/bob"));
+    server.stop();
+    for (TestClient* c : {&alice, &bob}) {
+        const std::string self = c == &alice ? "heath@conference.localhost/alice" : "heath@conference.localhost/bob";
+        auto gone = c->wait_for(both(presence_from(self), unavailable()));
+        REQUIRE_MESSAGE(gone, c->name() << " was not told the room is going away");
+        CHECK(has_status(*gone, 332));
+        CHECK(has_status(*gone, 110));
+        CHECK(c->wait_disconnected());
+        CHECK(c->stream_error() == "system-shutdown");
+    }
+}
