@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "protocol/namespaces.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/sasl/sasl.hpp"
 #include "server/c2s/session.hpp"
 #include "server/log.hpp"
@@ -23,13 +24,7 @@ namespace {
 std::string random_id() {
     unsigned char raw[12];
     RAND_bytes(raw, sizeof raw);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : raw) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out;
+    return protocol::to_hex(raw, sizeof raw);
 }
 
 // "1.0", "1.1": major 1. Absent means pre-1.0 (RFC 6120 §4.7.5), which we do not speak.

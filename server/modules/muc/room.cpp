@@ -1,4 +1,5 @@
 #include "server/modules/muc/room.hpp"
+#include "protocol/hex.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -20,16 +21,6 @@ namespace {
 
 StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return StanzaError{c, {}, t, std::nullopt}; }
 
-std::string hex(const unsigned char* data, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 15];
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -242,13 +233,13 @@ std::string make_occupant_id(const std::string& secret, const std::string& room,
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int len = 0;
     EVP_Digest(input.data(), input.size(), md.data(), &len, EVP_sha256(), nullptr);
-    return hex(md.data(), std::min<unsigned>(len, 16));
+    return protocol::to_hex(md.data(), std::min<unsigned>(len, 16));
 }
 
 std::string random_secret() {
     std::array<unsigned char, 16> bytes{};
     RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
-    return hex(bytes.data(), bytes.size());
+    return protocol::to_hex(bytes.data(), bytes.size());
 }
 
 std::int64_t now_us() {

@@ -1,5 +1,6 @@
 // XEP-0398 pure conversions — see avatar_convert.hpp.
 #include "server/modules/pep/avatar_convert.hpp"
+#include "protocol/hex.hpp"
 
 #include <openssl/evp.h>
 
@@ -15,13 +16,7 @@ std::string sha1_hex(std::string_view bytes) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha1(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
+    return protocol::to_hex(digest, len);
 }
 
 std::optional<std::string> decode_base64_text(std::string_view text) {
