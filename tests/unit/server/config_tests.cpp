@@ -207,9 +207,9 @@ TEST_CASE("unknown keys and sections name the file, line and dotted key") {
     CHECK(e.key() == "c2s.portt");
     CHECK(std::string(e.what()).find(":3: c2s.portt: unknown key") != std::string::npos);
 
-    e = error_for("\n[s2s]\nport = 5269\n");
+    e = error_for("\n[bosh]\nport = 5269\n");
     CHECK(e.line() == 2);
-    CHECK(e.key() == "s2s");
+    CHECK(e.key() == "bosh");
 
     e = error_for("verbose = true\n");
     CHECK(e.line() == 1);
@@ -323,4 +323,45 @@ TEST_CASE("syntax errors and missing files name the file and line") {
         CHECK(err.file() == missing.string());
         CHECK(err.line() == 0);
     }
+}
+
+TEST_CASE("[muc] and [archive]: values, checks between keys, and the shipped example") {
+    TempDir dir;
+    Config c = load_config(dir.write("[muc]\ndomain = \"Conference.Example.ORG\"\nhistory_messages = 0\n"
+                                     "[archive]\ndefault_mode = \"roster\"\nretention = 86400\nwriters = 4\n"));
+    CHECK(c.muc.domain == "conference.example.org");  // prepared like a host
+    CHECK(c.is_local("conference.example.org"));
+    CHECK_FALSE(c.serves("conference.example.org"));  // a service, not a host with accounts
+    CHECK(c.muc.history_messages == 0);
+    CHECK(c.archive.default_mode == "roster");
+    CHECK(c.archive.retention == std::chrono::seconds(86400));
+    CHECK(c.archive.writers == 4);
+
+    CHECK(error_for("[muc]\ndomain = \"a..b\"\n").key() == "muc.domain");
+    CHECK(error_for("[server]\nhosts = [\"example.org\"]\n[muc]\ndomain = \"example.org\"\n").key() == "muc.domain");
+    CHECK(error_for("[muc]\nmax_occupants = 10\ndefault_max_occupants = 20\n").key() == "muc.default_max_occupants");
+    CHECK(error_for("[muc]\nmax_rooms = 0\n").key() == "muc.max_rooms");
+    CHECK(error_for("[archive]\ndefault_mode = \"sometimes\"\n").key() == "archive.default_mode");
+    CHECK(error_for("[archive]\nqueue_capacity = 1000\nbatch_size = 2000\n").key() == "archive.batch_size");
+    CHECK(error_for("[archive]\nretention = -1\n").key() == "archive.retention");
+    CHECK(error_for("[archive]\nenabled = \"yes\"\n").key() == "archive.enabled");
+
+    fs::path shipped = fs::path(__FILE__).parent_path() / "../../../conf/parley.toml";
+    Config example = load_config(shipped);
+    Config defaults;
+    CHECK(example.muc.domain == "conference.localhost");  // on in the example, off by default
+    CHECK(defaults.muc.domain.empty());
+    CHECK(example.muc.max_rooms == defaults.muc.max_rooms);
+    CHECK(example.muc.max_occupants == defaults.muc.max_occupants);
+    CHECK(example.muc.default_max_occupants == defaults.muc.default_max_occupants);
+    CHECK(example.muc.history_messages == defaults.muc.history_messages);
+    CHECK(example.muc.create_by_anyone == defaults.muc.create_by_anyone);
+    CHECK(example.archive.enabled == defaults.archive.enabled);
+    CHECK(example.archive.default_mode == defaults.archive.default_mode);
+    CHECK(example.archive.retention == defaults.archive.retention);
+    CHECK(example.archive.queue_capacity == defaults.archive.queue_capacity);
+    CHECK(example.archive.batch_size == defaults.archive.batch_size);
+    CHECK(example.archive.writers == defaults.archive.writers);
+    CHECK(example.archive.max_page == defaults.archive.max_page);
+    CHECK(example.archive.drain_timeout == defaults.archive.drain_timeout);
 }
