@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "protocol/jid.hpp"
 
@@ -26,6 +27,18 @@ ConfigError::ConfigError(const std::string& file, int line, const std::string& k
 
 bool Config::serves(std::string_view domain) const {
     return std::find(hosts.begin(), hosts.end(), domain) != hosts.end();
+}
+
+bool Config::S2s::allows(std::string_view domain) const {
+    if (std::find(deny.begin(), deny.end(), domain) != deny.end()) return false;
+    return allow.empty() || std::find(allow.begin(), allow.end(), domain) != allow.end();
+}
+
+const Config::S2s::Route* Config::S2s::route_for(std::string_view domain) const {
+    for (const auto& [d, route] : routes) {
+        if (d == domain) return &route;
+    }
+    return nullptr;
 }
 
 namespace {
@@ -49,6 +62,37 @@ std::string joined(const std::array<const char*, N>& names) {
     std::string out;
     for (const char* n : names) out += (out.empty() ? "" : " ") + std::string(n);
     return out;
+}
+
+bool is_ip_address(const std::string& a) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1;
+}
+
+// "host:port" or "[v6-address]:port"; nullopt when malformed or the port is not 1..65535.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& s) {
+    std::string host;
+    std::string_view rest;
+    if (!s.empty() && s.front() == '[') {
+        const auto close = s.find(']');
+        if (close == std::string::npos) return std::nullopt;
+        host = s.substr(1, close - 1);
+        rest = std::string_view(s).substr(close + 1);
+    } else {
+        const auto colon = s.rfind(':');
+        if (colon == std::string::npos) return std::nullopt;
+        host = s.substr(0, colon);
+        rest = std::string_view(s).substr(colon);
+        if (host.find(':') != std::string::npos) return std::nullopt;  // bare IPv6 needs brackets
+    }
+    if (host.empty() || rest.size() < 2 || rest.front() != ':' || rest.size() > 6) return std::nullopt;
+    unsigned port = 0;
+    for (char c : rest.substr(1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
 // One key being read: the value, where it is, and the config it goes into.
@@ -111,6 +155,15 @@ struct Key {
             out.push_back(std::move(kept));
         }
         return out;
+    }
+
+    // Each item a valid domain name, prepared.
+    std::vector<std::string> domains() const {
+        return strings([&](const std::string& s, const toml::node& at) {
+            auto prepared = protocol::Jid::prep_domain(s);
+            if (!prepared) fail("\"" + s + "\" is not a valid domain name", &at);
+            return *prepared;
+        });
     }
 
     // XEP-0157 wants URIs; a scheme (the part before ':') is the least a client can use.
@@ -308,6 +361,54 @@ const std::map<std::string, Section, std::less<>>& sections() {
              {"writers", [](const Key& k) { k.c.archive.writers = k.integer<unsigned>(1, 64); }},
              {"max_page", [](const Key& k) { k.c.archive.max_page = k.integer<std::size_t>(1, 10'000); }},
              {"drain_timeout", [](const Key& k) { k.c.archive.drain_timeout = k.seconds(0, 86400); }},
+         }},
+        {"s2s",
+         {
+             {"enabled", [](const Key& k) { k.c.s2s.enabled = k.boolean(); }},
+             {"address",
+              [](const Key& k) {
+                  std::string a = k.string();
+                  if (!is_ip_address(a)) k.fail("\"" + a + "\" is not an IPv4 or IPv6 address");
+                  k.c.s2s.address = a;
+              }},
+             {"port", [](const Key& k) { k.c.s2s.port = k.integer<std::uint16_t>(0, 65535); }},
+             {"connect_timeout", [](const Key& k) { k.c.s2s.connect_timeout = k.seconds(1, 3600); }},
+             {"idle_timeout", [](const Key& k) { k.c.s2s.idle_timeout = k.seconds(1, 7 * 86400); }},
+             {"dialback_secret", [](const Key& k) { k.c.s2s.dialback_secret = k.string(); }},
+             {"require_valid_certificate", [](const Key& k) { k.c.s2s.require_valid_certificate = k.boolean(); }},
+             {"allow", [](const Key& k) { k.c.s2s.allow = k.domains(); }},
+             {"deny", [](const Key& k) { k.c.s2s.deny = k.domains(); }},
+             {"dns_servers",
+              [](const Key& k) {
+                  k.c.s2s.dns_servers = k.strings([&](const std::string& s, const toml::node& at) {
+                      auto hp = split_host_port(s);
+                      if (!hp || !is_ip_address(hp->first))
+                          k.fail("\"" + s + "\" is not \"ip:port\" (e.g. \"127.0.0.1:53\" or \"[::1]:53\")", &at);
+                      return s;
+                  });
+              }},
+             {"max_queued_stanzas",
+              [](const Key& k) { k.c.s2s.max_queued_stanzas = k.integer<std::size_t>(1, 1'000'000); }},
+             {"routes",
+              [](const Key& k) {
+                  const toml::table* table = k.node.as_table();
+                  if (!table) k.fail("expected a table [s2s.routes] of \"domain\" = \"host:port\"");
+                  for (auto&& [key, value] : *table) {
+                      const std::string domain(key.str());
+                      Key item{k.c, k.file, k.folder, value, k.name + "." + domain};
+                      auto prepared = protocol::Jid::prep_domain(domain);
+                      if (!prepared) item.fail("\"" + domain + "\" is not a valid domain name");
+                      const std::string target = item.string();
+                      auto hp = split_host_port(target);
+                      if (!hp) item.fail("\"" + target + "\" is not \"host:port\" (port 1..65535)");
+                      // A route is how a domain is reached without DNS: its host is an
+                      // address, so no lookup is ever made for it.
+                      if (!is_ip_address(hp->first) && hp->first != "localhost")
+                          item.fail("\"" + hp->first + "\" is not an IP address (or localhost)");
+                      if (k.c.s2s.route_for(*prepared)) item.fail("a route for \"" + *prepared + "\" is given twice");
+                      k.c.s2s.routes.emplace_back(*prepared, Config::S2s::Route{hp->first, hp->second});
+                  }
+              }},
          }},
         {"log",
          {

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::server {
@@ -109,6 +111,30 @@ struct Config {
         std::size_t max_page = 250;              // the most results one MAM page returns
         std::chrono::seconds drain_timeout{60};  // at shutdown, how long to keep retrying writes
     } archive;
+
+    // [s2s] Server-to-server federation (RFC 6120, XEP-0220 dialback).
+    struct S2s {
+        struct Route {
+            std::string host;  // an IP address, or "localhost"
+            std::uint16_t port = 5269;
+        };
+        bool enabled = true;
+        std::string address = "127.0.0.1";
+        std::uint16_t port = 5269;                 // 0 = no listener (outgoing only)
+        std::chrono::seconds connect_timeout{10};  // to set up an outgoing stream
+        std::chrono::seconds idle_timeout{600};    // no stanza either way → closed
+        std::string dialback_secret;               // empty = random per start
+        bool require_valid_certificate = false;    // false = dialback when it does not verify
+        std::vector<std::string> allow;            // empty = every domain
+        std::vector<std::string> deny;
+        std::vector<std::string> dns_servers;      // "ip:port"; empty = the system's
+        std::size_t max_queued_stanzas = 1000;     // per remote domain while connecting
+        std::vector<std::pair<std::string, Route>> routes;  // [s2s.routes] domain → host:port
+
+        // Federation with `domain` is allowed by allow/deny.
+        bool allows(std::string_view domain) const;
+        const Route* route_for(std::string_view domain) const;
+    } s2s;
 
     // [log]
     struct Log {

@@ -21,6 +21,7 @@
 #include "server/net/listener.hpp"
 #include "server/net/tls.hpp"
 #include "server/routing/router.hpp"
+#include "server/s2s/s2s_manager.hpp"
 #include "storage/archive_queue.hpp"
 #include "storage/archive_store.hpp"
 #include "storage/database.hpp"
@@ -46,6 +47,7 @@ struct Server::State {
     std::unique_ptr<modules::ModuleContext> module_ctx;
     std::vector<std::unique_ptr<modules::Module>> modules;
     std::unique_ptr<c2s::C2sContext> c2s;
+    std::unique_ptr<s2s::S2sManager> s2s;  // null when federation is off
     std::vector<std::unique_ptr<net::Listener>> listeners;
 };
 
@@ -125,6 +127,10 @@ int Server::run() {
     st.c2s = std::make_unique<c2s::C2sContext>(config_, st.sessions, st.router, st.hooks, st.db, tls);
     st.c2s->bound_features = st.module_ctx->stream_features();
     if (config_.archive.enabled) st.c2s->intake_paused = [q = st.archive.get()] { return q->congested(); };
+    if (config_.s2s.enabled) {
+        st.s2s = std::make_unique<s2s::S2sManager>(config_, st.router, st.pool, tls);
+        st.router.set_remote([m = st.s2s.get()](routing::Stanza s) { m->send(std::move(s)); });
+    }
 
     auto& accept_ctx = st.pool.at(0);
     auto make_listener = [&](std::uint16_t port, bool direct_tls) {
@@ -156,6 +162,16 @@ int Server::run() {
     try {
         make_listener(config_.c2s.port, false);
         make_listener(config_.c2s.direct_tls_port, true);
+        if (st.s2s && config_.s2s.port != 0) {
+            try {
+                st.listeners.push_back(std::make_unique<net::Listener>(
+                    accept_ctx, st.pool, config_.s2s.address, config_.s2s.port, "s2s",
+                    [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket)); }));
+            } catch (const std::exception& e) {
+                spdlog::critical("listen_failed error={}", e.what());
+                throw;
+            }
+        }
     } catch (const std::exception&) {
         return 1;
     }
@@ -170,7 +186,9 @@ int Server::run() {
         if (sig == SIGHUP) {
             try {
                 Config fresh = load_config(config_.file);
-                st.c2s->set_tls(net::make_server_tls_context(fresh));
+                auto fresh_tls = net::make_server_tls_context(fresh);
+                st.c2s->set_tls(fresh_tls);
+                if (st.s2s) st.s2s->set_tls(fresh_tls);
                 set_log_level(fresh.log.level);
                 spdlog::info("reloaded certificate={} log_level={}", fresh.tls.certificate.string(), fresh.log.level);
             } catch (const std::exception& e) {
@@ -210,8 +228,10 @@ int Server::run() {
         }
     }
     for (auto& ref : st.c2s->open_streams()) ref.close(protocol::StreamErrorCondition::system_shutdown);
+    if (st.s2s) st.s2s->shutdown();
+    auto open = [&st] { return st.c2s->connections() + (st.s2s ? st.s2s->open_streams() : 0); };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (st.c2s->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     st.pool.stop();

@@ -52,7 +52,11 @@ bool IqDispatcher::dispatch(Stanza& iq_in, IqScope scope, Router& router) {
                 router.bounce(iq, std::move(*err));
             } else {
                 Element reply = make_iq_result(iq, std::move(std::get<0>(result)));
-                if (!router.deliver_to_resource(iq.from, std::move(reply))) {
+                if (!router.is_local_domain(iq.from.domain())) {
+                    // A requester on another server (federation): the answer is routed there.
+                    Stanza out{std::move(reply), iq.to.empty() ? iq.from.bare() : iq.to, iq.from, 0};
+                    router.route(std::move(out));
+                } else if (!router.deliver_to_resource(iq.from, std::move(reply))) {
                     spdlog::debug("iq_reply_dropped to={}", iq.from.to_string());
                 }
             }

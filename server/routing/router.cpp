@@ -29,7 +29,10 @@ void Router::route(Stanza stanza) {
         }
     }
     if (!config_.serves(stanza.to.domain())) {
-        // Federation is not there yet: every remote domain is unreachable.
+        if (remote_ && !config_.is_local(stanza.to.domain())) {
+            remote_(std::move(stanza));  // federation
+            return;
+        }
         bounce(stanza, {StanzaErrorCondition::remote_server_not_found, {}, {}, {}});
         return;
     }
@@ -135,6 +138,8 @@ void Router::bounce(const Stanza& stanza, StanzaError error) {
     Stanza out{std::move(reply), stanza.to.empty() ? stanza.from.bare() : stanza.to, stanza.from, 0};
     if (config_.serves(out.to.domain()) && out.to.has_resource()) {
         deliver_to_resource(out.to, std::move(out.el));
+    } else if (remote_ && !config_.is_local(out.to.domain())) {
+        remote_(std::move(out));  // a sender on another server hears of it too (federation)
     }
 }
 

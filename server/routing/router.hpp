@@ -68,6 +68,11 @@ public:
     using ServiceHandler = std::function<void(Stanza)>;
     void add_service(std::string domain, ServiceHandler handler);
 
+    // Where stanzas to domains that are neither ours nor our services go (federation,
+    // s2s::S2sManager::send). Without one they bounce with remote-server-not-found.
+    // Set before the I/O threads start.
+    void set_remote(ServiceHandler handler) { remote_ = std::move(handler); }
+
     // A host with accounts, or a service domain of ours.
     bool is_local_domain(const std::string& domain) const { return config_.is_local(domain); }
     SessionRegistry& sessions() { return sessions_; }
@@ -82,6 +87,7 @@ private:
     IqDispatcher& iq_;
     IqTracker tracker_;
     std::vector<std::pair<std::string, ServiceHandler>> services_;
+    ServiceHandler remote_;
 };
 
 }  // namespace parley::server::routing

@@ -1,5 +1,6 @@
 #include "support/server_process.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -103,6 +104,17 @@ std::pair<std::uint16_t, std::uint16_t> pick_free_ports() {
     return {ports[0], ports[1]};
 }
 
+std::uint16_t pick_free_port(const std::vector<std::uint16_t>& avoid) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        const auto [p, q] = pick_free_ports();
+        for (std::uint16_t candidate : {p, q}) {
+            if (std::find(avoid.begin(), avoid.end(), candidate) == avoid.end()) return candidate;
+        }
+    }
+    FAIL("no free loopback port");
+    return 0;
+}
+
 // ---- TempDir ------------------------------------------------------------------------
 
 TempDir::TempDir() {
@@ -155,6 +167,10 @@ ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options
     log_file_ = dir_.path() / "parleyd.log";
     std::filesystem::create_directories(state_dir_);
     std::tie(port_, direct_tls_port_) = pick_free_ports();
+    if (!options_.hosts.empty()) domain_ = options_.hosts.front();
+    if (options_.s2s) {
+        s2s_port_ = options_.s2s_port ? options_.s2s_port : pick_free_port({port_, direct_tls_port_});
+    }
     write_config();
 
     log_fd_ = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -193,7 +209,10 @@ void ServerProcess::write_config() const {
     std::ostringstream c;
     c << "# written by tests/support/server_process.cpp\n"
       << "[server]\n"
-      << "hosts = [" << toml_string(domain_) << "]\n"
+      << "hosts = [";
+    for (std::size_t i = 0; i < o.hosts.size(); ++i) c << (i ? ", " : "") << toml_string(o.hosts[i]);
+    if (o.hosts.empty()) c << toml_string(domain_);
+    c << "]\n"
       << "state_dir = " << toml_string(state_dir_.string()) << "\n"
       << "threads = 1\n\n"
       << "[c2s]\n"
@@ -236,6 +255,14 @@ void ServerProcess::write_config() const {
     if (!o.muc_domain.empty()) c << "\n[muc]\ndomain = \"" << o.muc_domain << "\"\n" << o.extra_muc;
     c << "\n[log]\n"
       << "level = " << toml_string(o.log_level) << "\n";
+    c << "\n[s2s]\n";
+    if (o.s2s) {
+        c << "enabled = true\naddress = \"127.0.0.1\"\nport = " << s2s_port_ << "\n" << o.extra_s2s;
+        c << "\n[s2s.routes]\n";
+        for (const auto& [domain, target] : o.s2s_routes) c << toml_string(domain) << " = " << toml_string(target) << "\n";
+    } else {
+        c << "enabled = false\n";
+    }
     if (!o.extra_toml.empty()) c << "\n" << o.extra_toml << "\n";
 
     std::ofstream out(config_file_);
@@ -288,7 +315,7 @@ bool ServerProcess::wait_until_listening(std::chrono::milliseconds timeout) {
         if (process_.has_exited()) return false;
         main_ok = main_ok || accepts_connection(port_);
         direct_ok = direct_ok || accepts_connection(direct_tls_port_);
-        if (main_ok && direct_ok) return true;
+        if (main_ok && direct_ok && (s2s_port_ == 0 || accepts_connection(s2s_port_))) return true;
         // Nothing to wait on for "the port is open"; pausing on the child's exit event
         // at least ends the wait early when it dies.
         process_.wait_exit_event(25ms);

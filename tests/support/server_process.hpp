@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "support/child_process.hpp"
@@ -44,6 +45,16 @@ struct ServerOptions {
     std::string extra_muc;
     // Appended to the config verbatim; must start with a [section] header.
     std::string extra_toml;
+    // [server] hosts; the first is domain().
+    std::vector<std::string> hosts = {"localhost"};
+    // [s2s] federation: off unless a test asks for it (a test never talks to the
+    // world). On, it listens on s2s_port (0 = a free loopback port).
+    bool s2s = false;
+    std::uint16_t s2s_port = 0;
+    // [s2s.routes]: domain → "host:port".
+    std::vector<std::pair<std::string, std::string>> s2s_routes;
+    // Lines added to [s2s] verbatim ("connect_timeout = 2\n").
+    std::string extra_s2s;
 };
 
 // A scratch directory removed (recursively) when this goes away.
@@ -81,6 +92,7 @@ public:
 
     std::uint16_t port() const { return port_; }  // c2s, STARTTLS
     std::uint16_t direct_tls_port() const { return direct_tls_port_; }
+    std::uint16_t s2s_port() const { return s2s_port_; }  // 0 when federation is off
     const std::string& domain() const { return domain_; }
     const ServerOptions& options() const { return options_; }
     const std::filesystem::path& config_file() const { return config_file_; }
@@ -118,7 +130,7 @@ private:
     TempDir dir_;
     TestDatabase database_;
     std::filesystem::path config_file_, state_dir_, log_file_;
-    std::uint16_t port_ = 0, direct_tls_port_ = 0;
+    std::uint16_t port_ = 0, direct_tls_port_ = 0, s2s_port_ = 0;
     int log_fd_ = -1;
     bool stopping_ = false;  // stop() was called: an exit is expected
     ChildProcess process_;
@@ -126,5 +138,7 @@ private:
 
 // Two distinct free loopback ports (bound to port 0, then closed).
 std::pair<std::uint16_t, std::uint16_t> pick_free_ports();
+// One free loopback port other than those in `avoid`.
+std::uint16_t pick_free_port(const std::vector<std::uint16_t>& avoid = {});
 
 }  // namespace parley::test

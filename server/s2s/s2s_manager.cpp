@@ -1,0 +1,175 @@
+#include "server/s2s/s2s_manager.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "server/log.hpp"
+#include "server/net/io_pool.hpp"
+#include "server/s2s/dialback.hpp"
+#include "server/s2s/incoming_stream.hpp"
+#include "server/s2s/outgoing_stream.hpp"
+
+namespace parley::server::s2s {
+
+namespace asio = boost::asio;
+using protocol::StanzaErrorCondition;
+
+namespace {
+
+std::shared_ptr<asio::ssl::context> make_client_tls() {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX* native = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // The handshake goes on whatever the certificate: whether it verified decides
+    // between SASL EXTERNAL and dialback afterwards (XEP-0178, XEP-0220).
+    SSL_CTX_set_default_verify_paths(native);
+    SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
+    return ctx;
+}
+
+}  // namespace
+
+S2sManager::S2sManager(const Config& config, routing::Router& router, net::IoPool& pool,
+                       std::shared_ptr<asio::ssl::context> server_tls)
+    : config_(config),
+      router_(router),
+      pool_(pool),
+      hashed_secret_(hash_secret(config.s2s.dialback_secret.empty() ? random_hex(32) : config.s2s.dialback_secret)),
+      client_tls_(make_client_tls()),
+      server_tls_(std::move(server_tls)) {}
+
+S2sManager::~S2sManager() = default;
+
+std::string S2sManager::dialback_key(std::string_view receiving, std::string_view originating,
+                                     std::string_view stream_id) const {
+    return s2s::dialback_key(hashed_secret_, receiving, originating, stream_id);
+}
+
+asio::awaitable<std::vector<RouteTarget>> S2sManager::resolve_targets(std::string domain) const {
+    // When the SRV resolver is wired: a static route still wins; otherwise
+    // co_await Resolver::resolve(domain) and map its Targets (direct_tls included).
+    co_return targets_for(domain);
+}
+
+std::vector<RouteTarget> S2sManager::targets_for(const std::string& domain) const {
+    if (const auto* route = config_.s2s.route_for(domain)) return {RouteTarget{route->host, route->port, false}};
+    if (!config_.s2s.dns_servers.empty()) return {};
+    return {RouteTarget{domain, 5269, false}};
+}
+
+bool S2sManager::may_use_system_resolver(const std::string& domain) const {
+    // Tests and split-horizon set-ups name their own DNS servers or static routes: the
+    // machine's resolver must then never be asked about the domain.
+    return config_.s2s.dns_servers.empty() && config_.s2s.route_for(domain) == nullptr;
+}
+
+std::shared_ptr<asio::ssl::context> S2sManager::server_tls() const {
+    std::lock_guard lock(mutex_);
+    return server_tls_;
+}
+
+void S2sManager::set_tls(std::shared_ptr<asio::ssl::context> ctx) {
+    std::lock_guard lock(mutex_);
+    server_tls_ = std::move(ctx);
+}
+
+std::uint64_t S2sManager::next_stream_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+bool S2sManager::shutting_down() const {
+    std::lock_guard lock(mutex_);
+    return shutting_down_;
+}
+
+std::shared_ptr<OutgoingStream> S2sManager::outgoing_for(const std::string& local, const std::string& remote) {
+    std::shared_ptr<OutgoingStream> stream;
+    {
+        std::lock_guard lock(mutex_);
+        if (shutting_down_) return nullptr;
+        auto& slot = outgoing_[{local, remote}];
+        if (slot) return slot;
+        // One I/O context per remote domain, so a peer's streams share a thread.
+        slot = std::make_shared<OutgoingStream>(*this, pool_.for_key(remote), local, remote);
+        stream = slot;
+    }
+    stream->start();
+    return stream;
+}
+
+void S2sManager::send(routing::Stanza stanza) {
+    const std::string remote = stanza.to.domain();
+    const std::string local = stanza.from.domain();
+    if (!config_.is_local(local)) {
+        spdlog::warn("s2s_dropped reason=not_from_a_local_domain from={} to={}", stanza.from.to_string(), remote);
+        return;
+    }
+    if (!config_.s2s.allows(remote)) {
+        router_.bounce(stanza, protocol::stanza_error(StanzaErrorCondition::remote_server_not_found,
+                                                      "federation with that domain is not allowed here"));
+        return;
+    }
+    auto stream = outgoing_for(local, remote);
+    if (!stream) {
+        router_.bounce(stanza, protocol::stanza_error(StanzaErrorCondition::remote_server_not_found));
+        return;
+    }
+    asio::post(stream->executor(), [stream, s = std::move(stanza)]() mutable { stream->enqueue(std::move(s)); });
+}
+
+void S2sManager::verify(std::string local, std::string remote, std::string stream_id, std::string key,
+                        VerifyDone done) {
+    auto stream = outgoing_for(local, remote);
+    if (!stream) {
+        done(Verdict::error);
+        return;
+    }
+    OutgoingStream::VerifyJob job{std::move(stream_id), std::move(key), std::move(done)};
+    asio::post(stream->executor(), [stream, job = std::move(job)]() mutable { stream->add_verify(std::move(job)); });
+}
+
+void S2sManager::accept(asio::ip::tcp::socket socket) {
+    boost::system::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec || shutting_down()) return;
+    auto ex = socket.get_executor();
+    asio::post(ex, [this, s = std::move(socket), ip = endpoint.address().to_string()]() mutable {
+        std::make_shared<IncomingStream>(*this, std::move(s), std::move(ip))->start();
+    });
+}
+
+void S2sManager::incoming_opened(const std::shared_ptr<IncomingStream>& s) {
+    std::lock_guard lock(mutex_);
+    incoming_[s->id()] = s;
+}
+
+void S2sManager::incoming_closed(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    incoming_.erase(id);
+}
+
+void S2sManager::outgoing_closed(const std::string& local, const std::string& remote, const OutgoingStream* s) {
+    std::lock_guard lock(mutex_);
+    auto it = outgoing_.find({local, remote});
+    if (it != outgoing_.end() && it->second.get() == s) outgoing_.erase(it);
+}
+
+void S2sManager::shutdown() {
+    std::vector<std::shared_ptr<S2sStream>> streams;
+    {
+        std::lock_guard lock(mutex_);
+        shutting_down_ = true;
+        for (auto& [key, s] : outgoing_) streams.push_back(s);
+        for (auto& [id, weak] : incoming_) {
+            if (auto s = weak.lock()) streams.push_back(s);
+        }
+    }
+    for (auto& s : streams) {
+        asio::post(s->executor(), [s] { s->close(protocol::StreamErrorCondition::system_shutdown); });
+    }
+}
+
+std::size_t S2sManager::open_streams() const {
+    std::lock_guard lock(mutex_);
+    return outgoing_.size() + incoming_.size();
+}
+
+}  // namespace parley::server::s2s
