@@ -2,6 +2,7 @@
 // XEP-0178).
 #include "server/s2s/outgoing_stream.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +14,7 @@
 #include "server/log.hpp"
 #include "server/routing/router.hpp"
 #include "server/s2s/dialback.hpp"
+#include "server/s2s/resolver.hpp"
 
 namespace parley::server::s2s {
 
@@ -71,7 +73,7 @@ asio::awaitable<void> OutgoingStream::run() {
 }
 
 asio::awaitable<bool> OutgoingStream::connect() {
-    // XEP-0368 direct TLS targets are skipped until the resolver provides them.
+    // XEP-0368 direct TLS targets are skipped: outgoing streams speak STARTTLS only.
     std::string domain = remote_;  // a named local: GCC 12 and temporaries in co_await
     const std::vector<RouteTarget> targets = co_await manager_.resolve_targets(std::move(domain));
     if (timed_out_ || finished()) co_return false;
@@ -86,6 +88,18 @@ asio::awaitable<bool> OutgoingStream::connect() {
             // RFC 6761 §6.3: loopback, without asking any resolver.
             endpoints.emplace_back(asio::ip::address_v6::loopback(), target.port);
             endpoints.emplace_back(asio::ip::address_v4::loopback(), target.port);
+        } else if (!manager_.dns_servers().empty()) {
+            // A host named by an SRV record: its addresses from the configured DNS servers.
+            Resolver resolver(socket_.get_executor(), manager_.dns_servers());
+            std::string host = target.host;
+            auto token = asio::as_tuple(asio::use_awaitable);
+            auto [rec, addresses] = co_await resolver.resolve_addresses(std::move(host), token);
+            if (timed_out_ || finished()) co_return false;
+            if (rec) {
+                spdlog::info("s2s_resolve_failed id={} host={} error={}", id_, target.host, rec.message());
+                continue;
+            }
+            for (const auto& a : addresses) endpoints.emplace_back(a, target.port);
         } else if (manager_.may_use_system_resolver(remote_)) {
             const std::string service = std::to_string(target.port);
             auto results = co_await resolver_.async_resolve(target.host, service,

@@ -1,12 +1,16 @@
 #include "server/s2s/s2s_manager.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "server/log.hpp"
 #include "server/net/io_pool.hpp"
 #include "server/s2s/dialback.hpp"
 #include "server/s2s/incoming_stream.hpp"
 #include "server/s2s/outgoing_stream.hpp"
+#include "server/s2s/resolver.hpp"
 
 namespace parley::server::s2s {
 
@@ -36,7 +40,11 @@ S2sManager::S2sManager(const Config& config, routing::Router& router, net::IoPoo
       pool_(pool),
       hashed_secret_(hash_secret(config.s2s.dialback_secret.empty() ? random_hex(32) : config.s2s.dialback_secret)),
       client_tls_(make_client_tls()),
-      server_tls_(std::move(server_tls)) {}
+      server_tls_(std::move(server_tls)) {
+    for (const auto& text : config.s2s.dns_servers) {
+        if (auto endpoint = Resolver::parse_server(text)) dns_servers_.push_back(*endpoint);
+    }
+}
 
 S2sManager::~S2sManager() = default;
 
@@ -46,9 +54,20 @@ std::string S2sManager::dialback_key(std::string_view receiving, std::string_vie
 }
 
 asio::awaitable<std::vector<RouteTarget>> S2sManager::resolve_targets(std::string domain) const {
-    // When the SRV resolver is wired: a static route still wins; otherwise
-    // co_await Resolver::resolve(domain) and map its Targets (direct_tls included).
-    co_return targets_for(domain);
+    if (const auto* route = config_.s2s.route_for(domain)) {
+        co_return std::vector<RouteTarget>{RouteTarget{route->host, route->port, false}};
+    }
+    auto ex = co_await asio::this_coro::executor;
+    Resolver resolver(ex, dns_servers_);
+    auto token = asio::as_tuple(asio::use_awaitable);
+    auto [ec, found] = co_await resolver.resolve(domain, token);
+    std::vector<RouteTarget> targets;
+    if (ec) {
+        spdlog::info("s2s_dns_failed remote={} error={}", domain, ec.message());
+        co_return targets;
+    }
+    for (auto& t : found) targets.push_back(RouteTarget{std::move(t.host), t.port, t.direct_tls});
+    co_return targets;
 }
 
 std::vector<RouteTarget> S2sManager::targets_for(const std::string& domain) const {

@@ -5,6 +5,7 @@
 // listener; dialback verification in both roles. Callable from any I/O thread.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
@@ -61,12 +62,16 @@ public:
     std::string dialback_key(std::string_view receiving, std::string_view originating,
                              std::string_view stream_id) const;
 
-    // The ordered targets for `domain` (runs on the caller's executor): the one place
-    // where the DNS SRV resolver (RFC 6120 §3.2, XEP-0368; s2s/resolver.hpp) plugs in.
-    // Today: the static route, else {domain, 5269} — none when DNS servers are
-    // configured (that resolver is not wired yet and the system's must not be asked).
+    // The ordered targets for `domain` (runs on the caller's executor): its static route,
+    // else DNS SRV (RFC 6120 §3.2.1, XEP-0368; s2s/resolver.hpp) asking [s2s]
+    // dns_servers (the system's nameservers when none are named); none when the domain
+    // does not offer the service or DNS fails.
     boost::asio::awaitable<std::vector<RouteTarget>> resolve_targets(std::string domain) const;
+    // Without DNS: the static route, else {domain, 5269} — none when DNS servers are
+    // configured (the system's resolver must then not be asked).
     std::vector<RouteTarget> targets_for(const std::string& domain) const;
+    // [s2s] dns_servers as endpoints; empty = the system's nameservers.
+    const std::vector<boost::asio::ip::udp::endpoint>& dns_servers() const { return dns_servers_; }
     // True when a target host may be resolved through the system resolver.
     bool may_use_system_resolver(const std::string& domain) const;
 
@@ -95,6 +100,7 @@ private:
     routing::Router& router_;
     net::IoPool& pool_;
     std::string hashed_secret_;
+    std::vector<boost::asio::ip::udp::endpoint> dns_servers_;
     std::shared_ptr<boost::asio::ssl::context> client_tls_;
     mutable std::mutex mutex_;
     std::shared_ptr<boost::asio::ssl::context> server_tls_;

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/dns_responder.hpp"
 #include "support/federation_pair.hpp"
 #include "support/test_client.hpp"
 
@@ -315,4 +316,42 @@ TEST_CASE("s2s: on an authenticated stream, a stanza to a domain we do not serve
     REQUIRE(peer->send("<message from='carol@other.example' to='zed@third.example' type='chat'>"
                        "<body>relay me</body></message>"));
     CHECK(peer->wait_stream_error() == "host-unknown");
+}
+
+TEST_CASE("s2s: without static routes, each server finds the other through DNS SRV from the configured servers") {
+    DnsResponder dns;  // the only resolver either server may ask
+    const std::uint16_t port_a = pick_free_port();
+    const std::uint16_t port_b = pick_free_port({port_a});
+    // One SRV record each, both with a host name that needs an address lookup too.
+    dns.add_srv("_xmpp-server._tcp.parley.example", 10, 0, port_a, "xmpp.parley.example");
+    dns.add_a("xmpp.parley.example", "127.0.0.1");
+    dns.add_srv("_xmpp-server._tcp.other.example", 10, 0, port_b, "xmpp.other.example");
+    dns.add_a("xmpp.other.example", "127.0.0.1");
+    const std::string servers = "dns_servers = [\"127.0.0.1:" + std::to_string(dns.port()) + "\"]\n";
+    auto oa = federated_options(std::string(domain_a), {}, servers);
+    oa.s2s_port = port_a;
+    auto ob = federated_options(std::string(domain_b), {}, servers);
+    ob.s2s_port = port_b;
+    ServerProcess a(oa), b(ob);
+    a.add_user("alice@parley.example", "wonderland");
+    b.add_user("bob@other.example", "builder");
+    TestClient alice(a, "alice"), bob(b, "bob");
+    REQUIRE(alice.login("alice@parley.example/phone", "wonderland"));
+    REQUIRE(bob.login("bob@other.example/laptop", "builder"));
+    alice.send_presence();
+    bob.send_presence();
+    alice.send("<message to='bob@other.example' type='chat'><body>found you by SRV</body></message>");
+    auto got = bob.wait_for(message_with_body("found you by SRV"), federation_wait);
+    REQUIRE(got);
+    CHECK(got->attr("from") == "alice@parley.example/phone");
+    bob.send("<message to='alice@parley.example' type='chat'><body>and you me</body></message>");
+    REQUIRE(alice.wait_for(message_with_body("and you me"), federation_wait));
+    CHECK(dns.queries() >= 4);  // SRV and A for each direction (dialback verifies too)
+
+    // A domain the responder does not know: no DNS answer, so the message bounces.
+    alice.send("<message to='carol@nowhere.example' type='chat' id='lost'><body>?</body></message>");
+    auto bounced = alice.wait_for(both(named("message"), [](const Element& e) { return e.attr("id") == "lost"; }),
+                                  federation_wait);
+    REQUIRE(bounced);
+    CHECK(stanza_error_condition(*bounced) == "remote-server-not-found");
 }
