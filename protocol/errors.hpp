@@ -47,6 +47,11 @@ struct StanzaError {
 inline StanzaError stanza_error(StanzaErrorCondition condition, std::string text = {}) {
     return StanzaError{condition, std::move(text), std::nullopt, std::nullopt};
 }
+// With an explicit type, where a XEP names one other than the condition's default
+// (XEP-0045: service-unavailable of type wait for a full room).
+inline StanzaError stanza_error(StanzaErrorCondition condition, StanzaErrorType type) {
+    return StanzaError{condition, {}, type, std::nullopt};
+}
 
 // <stream:error><cond xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>[<text/>]</stream:error>
 xml::Element make_stream_error(StreamErrorCondition c, std::string_view text = {});

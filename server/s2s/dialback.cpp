@@ -1,4 +1,5 @@
 #include "server/s2s/dialback.hpp"
+#include "protocol/hex.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,20 +10,7 @@
 
 namespace parley::server::s2s {
 
-namespace {
-
-std::string to_hex(const unsigned char* data, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 15];
-    }
-    return out;
-}
-
-}  // namespace
+using protocol::to_hex;
 
 std::string hash_secret(std::string_view secret) {
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -19,7 +19,7 @@ using protocol::StanzaErrorType;
 
 namespace {
 
-StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return StanzaError{c, {}, t, std::nullopt}; }
+StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return protocol::stanza_error(c, t); }
 
 
 }  // namespace

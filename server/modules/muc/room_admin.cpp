@@ -15,7 +15,7 @@ using routing::Stanza;
 
 namespace {
 
-StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return StanzaError{c, {}, t, std::nullopt}; }
+StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return protocol::stanza_error(c, t); }
 StanzaError bad_request() { return err(StanzaErrorCondition::bad_request, StanzaErrorType::modify); }
 
 // One <item/> of a muc#admin set, resolved.

@@ -18,7 +18,7 @@ using routing::Stanza;
 
 namespace {
 
-StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return StanzaError{c, {}, t, std::nullopt}; }
+StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return protocol::stanza_error(c, t); }
 
 // The sender's message as the room passes it on: its own attributes only (id, type,
 // xml:lang) and no occupant-id of its own making.

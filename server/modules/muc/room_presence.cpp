@@ -15,7 +15,7 @@ using routing::Stanza;
 
 namespace {
 
-StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return StanzaError{c, {}, t, std::nullopt}; }
+StanzaError err(StanzaErrorCondition c, StanzaErrorType t) { return protocol::stanza_error(c, t); }
 
 // What of a client's presence the room passes on: everything but MUC payloads, any
 // occupant-id it made up (XEP-0421 §4), and its addressing.
