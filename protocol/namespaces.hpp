@@ -24,6 +24,10 @@ inline constexpr std::string_view forward = "urn:xmpp:forward:0";            // 
 inline constexpr std::string_view hints = "urn:xmpp:hints";                  // XEP-0334
 inline constexpr std::string_view csi = "urn:xmpp:csi:0";                    // XEP-0352
 inline constexpr std::string_view muc_user = "http://jabber.org/protocol/muc#user";
+inline constexpr std::string_view delay = "urn:xmpp:delay";                  // XEP-0203
+inline constexpr std::string_view sid = "urn:xmpp:sid:0";                    // XEP-0359
+inline constexpr std::string_view mam = "urn:xmpp:mam:2";                    // XEP-0313
+inline constexpr std::string_view rsm = "http://jabber.org/protocol/rsm";    // XEP-0059
 // XEP-0060 PubSub, as PEP (XEP-0163) uses it.
 inline constexpr std::string_view pubsub = "http://jabber.org/protocol/pubsub";
 inline constexpr std::string_view pubsub_owner = "http://jabber.org/protocol/pubsub#owner";

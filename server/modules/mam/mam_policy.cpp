@@ -15,10 +15,9 @@ namespace mam {
 using protocol::xml::Element;
 
 bool should_archive(const Element& message) {
-    constexpr std::string_view hints = "urn:xmpp:hints";
-    if (message.find_child("no-permanent-store", hints)) return false;
+    if (message.find_child("no-permanent-store", protocol::ns::hints)) return false;
     if (message.find_child("result", ns_mam)) return false;
-    if (message.find_child_ns("urn:xmpp:carbons:2")) return false;  // the copy's original is archived
+    if (message.find_child_ns(protocol::ns::carbons)) return false;  // the copy's original is archived
     return offline::should_store(message);  // type, <no-store/>, <store/>, chat states
 }
 

@@ -7,13 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/namespaces.hpp"
 #include "protocol/xml/element.hpp"
 
 namespace parley::server::modules::mam {
 
-inline constexpr std::string_view ns_mam = "urn:xmpp:mam:2";
-inline constexpr std::string_view ns_sid = "urn:xmpp:sid:0";       // XEP-0359
-inline constexpr std::string_view ns_rsm = "http://jabber.org/protocol/rsm";  // XEP-0059
+inline constexpr std::string_view ns_mam = protocol::ns::mam;
+inline constexpr std::string_view ns_sid = protocol::ns::sid;  // XEP-0359
+inline constexpr std::string_view ns_rsm = protocol::ns::rsm;  // XEP-0059
 
 // A 1:1 message worth archiving: type chat or normal with content (a body, an
 // encrypted payload, a receipt…), not only chat states; not marked <no-store/> or

@@ -28,11 +28,8 @@ namespace store = storage::archive_store;
 
 namespace {
 
-constexpr std::string_view ns_forward = "urn:xmpp:forward:0";
-constexpr std::string_view ns_delay = "urn:xmpp:delay";
-
 Element field(std::string_view var, std::string_view type) {
-    Element f("field", "jabber:x:data");
+    Element f("field", std::string(protocol::ns::data_forms));
     f.set_attr("var", std::string(var));
     f.set_attr("type", std::string(type));
     return f;
@@ -40,7 +37,7 @@ Element field(std::string_view var, std::string_view type) {
 
 Element query_form() {
     Element query("query", std::string(ns_mam));
-    Element& x = query.add_child("x", "jabber:x:data");
+    Element& x = query.add_child("x", std::string(protocol::ns::data_forms));
     x.set_attr("type", "form");
     Element form_type = field("FORM_TYPE", "hidden");
     form_type.add_child("value").add_text(std::string(ns_mam));
@@ -72,7 +69,7 @@ std::variant<Parsed, protocol::StanzaError> parse_query(const Element& q, std::s
     out.queryid = std::string(q.attr("queryid"));
     out.query.limit = std::min<std::size_t>(max_page, 50);
     std::optional<std::int64_t> after_id, before_id;
-    if (const Element* x = q.find_child("x", "jabber:x:data")) {
+    if (const Element* x = q.find_child("x", protocol::ns::data_forms)) {
         auto form = pep::read_form(*x);
         if (!form || (form->type != "submit" && !form->type.empty())) return bad("the query form must be submitted");
         if (!form->form_type.empty() && form->form_type != ns_mam) return bad("unknown FORM_TYPE");
@@ -140,8 +137,8 @@ Element result_message(const store::Row& row, const std::string& archive, const 
     Element& result = msg.add_child("result", std::string(ns_mam));
     if (!queryid.empty()) result.set_attr("queryid", queryid);
     result.set_attr("id", id_text(row.id));
-    Element& fwd = result.add_child("forwarded", std::string(ns_forward));
-    Element& delay = fwd.add_child("delay", std::string(ns_delay));
+    Element& fwd = result.add_child("forwarded", std::string(protocol::ns::forward));
+    Element& delay = fwd.add_child("delay", std::string(protocol::ns::delay));
     delay.set_attr("stamp", format_datetime(row.ts_us));
     if (auto original = parse_stored_xml(row.xml)) {
         fwd.add_child(std::move(*original));

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/namespaces.hpp"
 #include "server/modules/module.hpp"
 #include "server/modules/muc/room.hpp"
 #include "server/routing/stanza.hpp"
@@ -18,13 +19,13 @@
 namespace parley::server::modules::muc {
 
 inline constexpr std::string_view ns_muc = "http://jabber.org/protocol/muc";
-inline constexpr std::string_view ns_muc_user = "http://jabber.org/protocol/muc#user";
+inline constexpr std::string_view ns_muc_user = protocol::ns::muc_user;
 inline constexpr std::string_view ns_muc_admin = "http://jabber.org/protocol/muc#admin";
 inline constexpr std::string_view ns_muc_owner = "http://jabber.org/protocol/muc#owner";
 inline constexpr std::string_view ns_occupant_id = "urn:xmpp:occupant-id:0";
-inline constexpr std::string_view ns_sid = "urn:xmpp:sid:0";
-inline constexpr std::string_view ns_mam = "urn:xmpp:mam:2";
-inline constexpr std::string_view ns_delay = "urn:xmpp:delay";
+inline constexpr std::string_view ns_sid = protocol::ns::sid;
+inline constexpr std::string_view ns_mam = protocol::ns::mam;
+inline constexpr std::string_view ns_delay = protocol::ns::delay;
 
 // What a locked room operation produces: stanzas to route (in order), and whether the
 // room's persistent state changed (or the room went away). A fan-out entry is one

@@ -5,12 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/namespaces.hpp"
 #include "protocol/xml/element.hpp"
 
 namespace parley::server::modules::offline {
 
-inline constexpr std::string_view ns_delay = "urn:xmpp:delay";            // XEP-0203
-inline constexpr std::string_view ns_hints = "urn:xmpp:hints";            // XEP-0334
+inline constexpr std::string_view ns_delay = protocol::ns::delay;  // XEP-0203
+inline constexpr std::string_view ns_hints = protocol::ns::hints;  // XEP-0334
 inline constexpr std::string_view ns_chatstates = "http://jabber.org/protocol/chatstates";  // XEP-0085
 
 // True for a message of type normal (or none) or chat that carries something worth
