@@ -136,9 +136,17 @@ void Router::bounce(const Stanza& stanza, StanzaError error) {
     reply.set_attr("from", stanza.to.empty() ? stanza.from.bare_string() : stanza.to.to_string());
     reply.set_attr("to", stanza.from.to_string());
     Stanza out{std::move(reply), stanza.to.empty() ? stanza.from.bare() : stanza.to, stanza.from, 0};
-    if (config_.serves(out.to.domain()) && out.to.has_resource()) {
-        deliver_to_resource(out.to, std::move(out.el));
-    } else if (remote_ && !config_.is_local(out.to.domain())) {
+    if (config_.serves(out.to.domain())) {
+        if (out.to.has_resource()) deliver_to_resource(out.to, std::move(out.el));
+        return;
+    }
+    for (auto& [domain, handler] : services_) {
+        if (out.to.domain() == domain) {
+            handler(std::move(out));  // a room learns that an occupant cannot be reached
+            return;
+        }
+    }
+    if (remote_ && !config_.is_local(out.to.domain())) {
         remote_(std::move(out));  // a sender on another server hears of it too (federation)
     }
 }

@@ -73,6 +73,9 @@ public:
     // Set before the I/O threads start.
     void set_remote(ServiceHandler handler) { remote_ = std::move(handler); }
 
+    // Stanzas to `domain` can go somewhere: it is ours, or federation is on (a remote
+    // server that cannot be reached then answers with an error).
+    bool reaches(const std::string& domain) const { return remote_ || config_.is_local(domain); }
     // A host with accounts, or a service domain of ours.
     bool is_local_domain(const std::string& domain) const { return config_.is_local(domain); }
     SessionRegistry& sessions() { return sessions_; }

@@ -1,6 +1,7 @@
 // XEP-0045 §7.1–7.7 occupant presence: entering (creating) a room, presence updates,
 // nick changes and leaving, with the status codes of §15.6.
 #include "protocol/namespaces.hpp"
+#include "server/log.hpp"
 #include "server/modules/muc/service.hpp"
 #include "server/routing/router.hpp"
 
@@ -252,6 +253,49 @@ void Service::leave(Room& room, Outbox& out, const Stanza& s, Occupant& o) {
     o.presence = sanitized(s.el);
     const std::string nick = o.nick;
     remove_occupant(room, out, nick, {}, {});
+}
+
+namespace {
+
+// Conditions that say the occupant's session or server is gone, not that it disliked
+// one stanza (a client that answers a message with bad-request stays in).
+bool means_unreachable(const Element& error_stanza) {
+    const Element* e = error_stanza.find_child("error");
+    if (!e) return false;
+    for (const auto& c : e->children()) {
+        if (c.xmlns() != protocol::ns::stanzas_errors) continue;
+        const std::string& n = c.name();
+        return n == "remote-server-not-found" || n == "remote-server-timeout" || n == "service-unavailable" ||
+               n == "recipient-unavailable" || n == "item-not-found" || n == "gone";
+    }
+    return false;
+}
+
+}  // namespace
+
+// An error from an occupant's real JID, in answer to what the room sent it (a bounce
+// from its server, or from ours when that server cannot be reached): the occupant is
+// removed as kicked for a technical reason (307 with 333, XEP-0045 §15.6),
+// so that the room keeps no ghost that every message bounces from.
+void Service::remove_unreachable(const Stanza& error) {
+    if (!means_unreachable(error.el)) return;
+    auto slot = find(error.to.local());
+    if (!slot) return;
+    std::unique_lock lock(slot->mutex);
+    if (slot->gone) return;
+    Room& room = slot->room;
+    Occupant* o = room.find_session(error.from);
+    if (!o) return;
+    spdlog::info("muc_occupant_unreachable room={} nick={} jid={}", room.jid().to_string(), o->nick,
+                 error.from.to_string());
+    Outbox out;
+    if (o->sessions.size() > 1) {
+        std::erase(o->sessions, error.from);  // its other sessions stay in
+    } else {
+        const std::string nick = o->nick;
+        remove_occupant(room, out, nick, {307, 333}, {});
+    }
+    finish(*slot, lock, out);
 }
 
 void Service::update_presence(Room& room, Outbox& out, const Stanza& s, Occupant& o) {

@@ -128,8 +128,11 @@ void Service::handle(Stanza s) {
         ctx_.router().iq_tracker().complete(s.from, s.el);
         return;
     }
-    // Errors from users' clients are not acted on (and never answered).
-    if (type == "error") return;
+    // Errors are never answered; one that says an occupant cannot be reached removes it.
+    if (type == "error") {
+        if (s.to.has_local() && s.el.name() != "iq") remove_unreachable(s);
+        return;
+    }
     if (!s.to.has_local()) {
         handle_service(s);
         return;

@@ -97,6 +97,7 @@ private:
     void handle_presence(routing::Stanza& s);
     void join(Room& room, Outbox& out, const routing::Stanza& s, bool created, bool rejoin);
     void leave(Room& room, Outbox& out, const routing::Stanza& s, Occupant& o);
+    void remove_unreachable(const routing::Stanza& error);
     void change_nick(Room& room, Outbox& out, const routing::Stanza& s, Occupant& o);
     void update_presence(Room& room, Outbox& out, const routing::Stanza& s, Occupant& o);
 public:

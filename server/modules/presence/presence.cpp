@@ -43,9 +43,10 @@ namespace presence {
 namespace {
 
 // Sends presence from `from` to `to` through the router, so the recipient's filters
-// (blocking) apply. Remote recipients wait for federation.
+// (blocking) apply; a remote recipient gets it over federation. With federation off,
+// remote contacts are skipped rather than answered with an error per broadcast.
 void route_presence(routing::Router& router, Element el, const Jid& from, const Jid& to) {
-    if (!router.is_local_domain(to.domain())) return;
+    if (!router.reaches(to.domain())) return;
     el.set_attr("from", from.to_string());
     el.set_attr("to", to.to_string());
     router.route(Stanza{std::move(el), from, to, 0});

@@ -254,8 +254,8 @@ void Subscriptions::start(ModuleContext& ctx) {
         if (s.el.name() != "presence" || s.to.empty()) return HookResult::pass;
         const auto type = presence::parse_sub_type(s.el.attr("type"));
         if (!type) return HookResult::pass;
-        // Subscribing to oneself, or to a server, means nothing (and a remote contact
-        // waits for federation: the router answers remote-server-not-found).
+        // Subscribing to oneself, or to a server, means nothing. A remote contact's
+        // request goes out over federation (or the router answers remote-server-not-found).
         if (s.to.bare() == s.from.bare() || !s.to.has_local()) return HookResult::stop;
         spawn(handle_outbound(ctx, index, std::move(s), *type));
         return HookResult::stop;
