@@ -224,8 +224,8 @@ void ServerProcess::write_config() const {
       << "idle_timeout = " << o.idle_timeout << "\n"
       << "keepalive_interval = " << o.keepalive_interval << "\n\n"
       << "[tls]\n"
-      << "certificate = \"\"\n"
-      << "key = \"\"\n\n"
+      << "certificate = " << toml_string(o.tls_certificate.string()) << "\n"
+      << "key = " << toml_string(o.tls_key.string()) << "\n\n"
       << "[auth]\n"
       << "mechanisms = [";
     for (std::size_t i = 0; i < o.mechanisms.size(); ++i) {

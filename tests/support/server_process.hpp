@@ -45,6 +45,8 @@ struct ServerOptions {
     std::string extra_muc;
     // Appended to the config verbatim; must start with a [section] header.
     std::string extra_toml;
+    // [tls] certificate and key (PEM); empty = parleyd's self-signed one.
+    std::filesystem::path tls_certificate, tls_key;
     // [server] hosts; the first is domain().
     std::vector<std::string> hosts = {"localhost"};
     // [s2s] federation: off unless a test asks for it (a test never talks to the
