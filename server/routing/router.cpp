@@ -111,14 +111,21 @@ void Router::route_to_account(Stanza stanza) {
 
 void Router::send_iq(Element iq, const protocol::Jid& from, const protocol::Jid& to,
                      std::chrono::milliseconds timeout, IqTracker::Callback done) {
-    if (!config_.serves(to.domain()) || !to.has_resource()) {
-        done(std::nullopt);  // remote entities are not reachable yet
+    const bool remote = remote_ && !config_.is_local(to.domain());
+    if ((!remote && !config_.serves(to.domain())) || !to.has_resource()) {
+        done(std::nullopt);
         return;
     }
     const std::string id = tracker_.add(to, timeout, std::move(done));
     iq.set_attr("id", id);
     iq.set_attr("from", from.to_string());
     iq.set_attr("to", to.to_string());
+    if (remote) {
+        // Over federation: the answer, or the bounce when the server cannot be
+        // reached, comes back to `from` and completes the request.
+        remote_(Stanza{std::move(iq), from, to, 0});
+        return;
+    }
     if (!deliver_to_resource(to, std::move(iq))) tracker_.fail(id);
 }
 
@@ -137,7 +144,11 @@ void Router::bounce(const Stanza& stanza, StanzaError error) {
     reply.set_attr("to", stanza.from.to_string());
     Stanza out{std::move(reply), stanza.to.empty() ? stanza.from.bare() : stanza.to, stanza.from, 0};
     if (config_.serves(out.to.domain())) {
-        if (out.to.has_resource()) deliver_to_resource(out.to, std::move(out.el));
+        if (out.to.has_resource()) {
+            deliver_to_resource(out.to, std::move(out.el));
+        } else if (out.el.name() == "iq") {
+            tracker_.complete(out.from, out.el);  // a request of ours that could not be sent
+        }
         return;
     }
     for (auto& [domain, handler] : services_) {

@@ -38,8 +38,9 @@ public:
     bool deliver_to_resource(const protocol::Jid& full, protocol::xml::Element el);
 
     // Sends an iq request of the server's own (type get or set, one payload child) from
-    // `from` (the domain or a local account) to `to`; `done` gets the answer, or
-    // nullopt on timeout or when `to` is not reachable. Call on an I/O thread.
+    // `from` (the domain or a local account) to `to` (a full JID, local or, with
+    // federation, remote); `done` gets the answer (an error reply too), or nullopt on
+    // timeout or when `to` is not reachable. Call on an I/O thread.
     void send_iq(protocol::xml::Element iq, const protocol::Jid& from, const protocol::Jid& to,
                  std::chrono::milliseconds timeout, IqTracker::Callback done);
     // send_iq as an asynchronous operation (co_await router.request(..., use_awaitable)):

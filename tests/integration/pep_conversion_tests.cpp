@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "support/caps_client.hpp"
 #include "support/child_process.hpp"
 #include "support/server_process.hpp"
 #include "support/test_client.hpp"
@@ -151,32 +152,6 @@ std::vector<std::string> ids(const std::vector<std::pair<std::string, Element>>&
     for (const auto& [id, el] : items) out.push_back(id);
     std::sort(out.begin(), out.end());
     return out;
-}
-
-// Available presence with caps asking for `features`, and the server's disco#info
-// query answered (XEP-0115), so PEP notifications for them reach this resource.
-void advertise_caps(TestClient& client, const std::vector<std::string>& features) {
-    std::vector<std::string> sorted = features;
-    std::sort(sorted.begin(), sorted.end());
-    std::string s = "client/pc//parley-test<";
-    for (const auto& f : sorted) s += f + "<";
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-    const std::string ver = base64(std::string(reinterpret_cast<char*>(digest), SHA_DIGEST_LENGTH));
-    client.send("<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://parley.test' ver='" +
-                ver + "'/></presence>");
-    auto query = client.wait_for([](const Element& el) {
-        if (el.name() != "iq" || el.attr("type") != "get") return false;
-        const Element* q = el.find_child("query", "http://jabber.org/protocol/disco#info");
-        return q && q->attr("node").starts_with("https://parley.test#");
-    });
-    REQUIRE_MESSAGE(query, "the server did not ask for the caps");
-    std::string answer = "<iq type='result' id='" + std::string(query->attr("id")) + "' to='" +
-                         std::string(query->attr("from")) +
-                         "'><query xmlns='http://jabber.org/protocol/disco#info' node='https://parley.test#" + ver +
-                         "'><identity category='client' type='pc' name='parley-test'/>";
-    for (const auto& f : features) answer += "<feature var='" + f + "'/>";
-    client.send(answer + "</query></iq>");
 }
 
 Match event_items(std::string node) {

@@ -2,11 +2,10 @@
 // auto-create), items, retract, configure, delete, limits, access models, persistence,
 // and notifications filtered by verified caps (XEP-0115).
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 
+#include "support/caps_client.hpp"
 #include "support/child_process.hpp"
 #include "support/server_process.hpp"
 #include "support/test_client.hpp"
@@ -102,40 +101,6 @@ std::string config_value(TestClient& client, std::string_view node, std::string_
         if (!f.is_text() && f.name() == "field" && f.attr("var") == var) return f.child_text("value");
     }
     return "<absent>";
-}
-
-// XEP-0115 §5.1 ver of one identity (client/pc, named) and these features, SHA-1.
-std::string caps_ver(std::vector<std::string> features) {
-    std::sort(features.begin(), features.end());
-    std::string s = "client/pc//parley-test<";
-    for (const auto& f : features) s += f + "<";
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-    unsigned char b64[64];
-    const int n = EVP_EncodeBlock(b64, digest, SHA_DIGEST_LENGTH);
-    return std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(n));
-}
-
-// Sends available presence with caps and answers the server's disco#info query for
-// them if it asks (it does not when the ver is already verified).
-void advertise_caps(TestClient& client, const std::vector<std::string>& features, bool expect_query = true) {
-    const std::string ver = caps_ver(features);
-    client.send("<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://parley.test' ver='" +
-                ver + "'/></presence>");
-    if (!expect_query) return;
-    auto query = client.wait_for([](const Element& el) {
-        if (el.name() != "iq" || el.attr("type") != "get") return false;
-        const Element* q = el.find_child("query", "http://jabber.org/protocol/disco#info");
-        return q && q->attr("node").starts_with("https://parley.test#");
-    });
-    REQUIRE_MESSAGE(query, "the server did not ask for the caps");
-    CHECK(query->find_child("query")->attr("node") == "https://parley.test#" + ver);
-    std::string answer = "<iq type='result' id='" + std::string(query->attr("id")) + "' to='" +
-                         std::string(query->attr("from")) +
-                         "'><query xmlns='http://jabber.org/protocol/disco#info' node='https://parley.test#" + ver +
-                         "'><identity category='client' type='pc' name='parley-test'/>";
-    for (const auto& f : features) answer += "<feature var='" + f + "'/>";
-    client.send(answer + "</query></iq>");
 }
 
 // A headline event for `node` whose first child is `kind` (items, delete, purge).

@@ -4,7 +4,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -36,6 +38,7 @@ constexpr std::chrono::seconds query_timeout{30};
 struct Waiter {
     protocol::Jid jid;
     std::uint64_t session = 0;
+    std::string via;  // our domain that asks (a remote entity's contact's); "" = jid's
 };
 
 struct State {
@@ -63,7 +66,7 @@ boost::asio::awaitable<bool> ask(routing::Router& router, caps::CapsCache& cache
     Element iq("iq", std::string(protocol::ns::client));
     iq.set_attr("type", "get");
     iq.add_child("query", std::string(protocol::ns::disco_info)).set_attr("node", q.node + "#" + q.ver);
-    auto from = protocol::Jid::from_parts({}, asked.jid.domain());
+    auto from = protocol::Jid::from_parts({}, asked.via.empty() ? asked.jid.domain() : asked.via);
     if (!from) co_return false;
     protocol::Jid server_jid = *from;
     protocol::Jid to = asked.jid;
@@ -131,6 +134,43 @@ std::optional<Query> advertised(const Element& presence) {
     return Query{std::string(c->attr("node")), std::string(c->attr("ver")), *algorithm};
 }
 
+// Starts verifying `q` with `self` as the first entity asked, unless the ver is known,
+// already being verified (self waits then), or failed for this entity before.
+void start_verify(routing::Router& router, caps::CapsCache& cache, const std::shared_ptr<State>& state, Waiter self,
+                  Query q) {
+    if (cache.features(q.ver)) return;
+    {
+        std::lock_guard lock(state->mutex);
+        if (state->failed.contains({self.session, q.ver})) return;
+        auto it = state->in_flight.find(q.ver);
+        if (it != state->in_flight.end()) {
+            auto& waiters = it->second;
+            bool known = std::any_of(waiters.begin(), waiters.end(),
+                                     [&](const Waiter& w) { return w.session == self.session; });
+            if (!known && waiters.size() < max_waiters_per_ver) waiters.push_back(self);
+            return;
+        }
+        if (state->in_flight.size() >= max_in_flight) {
+            spdlog::warn("caps_query_skipped jid={} ver={} reason=too_many_in_flight", self.jid.to_string(), q.ver);
+            return;
+        }
+        state->in_flight.emplace(q.ver, std::vector<Waiter>{self});
+    }
+    auto* io = net::IoPool::current();
+    if (!io) {
+        std::lock_guard lock(state->mutex);
+        state->in_flight.erase(q.ver);
+        return;
+    }
+    boost::asio::co_spawn(*io, verify(router, cache, state, std::move(self), std::move(q)), boost::asio::detached);
+}
+
+// A remote resource has no session of ours: a key from its JID stands in for one (the
+// top bit set, so it never equals a local session id, which counts up from 1).
+std::uint64_t remote_session_key(const protocol::Jid& full) {
+    return std::hash<std::string>{}(full.to_string()) | (std::uint64_t{1} << 63);
+}
+
 }  // namespace
 
 void Caps::start(ModuleContext& ctx) {
@@ -148,34 +188,21 @@ void Caps::start(ModuleContext& ctx) {
         std::optional<Query> q = type.empty() ? advertised(s.el) : std::nullopt;
         std::string ver = q ? q->ver : std::string();
         sessions->update(s.from, s.origin_session, [&](routing::ResourceEntry& e) { e.caps_ver = ver; });
-        if (!q || cache->features(q->ver)) return HookResult::pass;
-
-        Waiter self{s.from, s.origin_session};
-        {
-            std::lock_guard lock(state->mutex);
-            if (state->failed.contains({s.origin_session, q->ver})) return HookResult::pass;
-            auto it = state->in_flight.find(q->ver);
-            if (it != state->in_flight.end()) {
-                auto& waiters = it->second;
-                bool known = std::any_of(waiters.begin(), waiters.end(),
-                                         [&](const Waiter& w) { return w.session == self.session; });
-                if (!known && waiters.size() < max_waiters_per_ver) waiters.push_back(self);
-                return HookResult::pass;
-            }
-            if (state->in_flight.size() >= max_in_flight) {
-                spdlog::warn("caps_query_skipped jid={} ver={} reason=too_many_in_flight", s.from.to_string(), q->ver);
-                return HookResult::pass;
-            }
-            state->in_flight.emplace(q->ver, std::vector<Waiter>{self});
-        }
-        auto* io = net::IoPool::current();
-        if (!io) {
-            std::lock_guard lock(state->mutex);
-            state->in_flight.erase(q->ver);
+        if (q) start_verify(*router, *cache, state, Waiter{s.from, s.origin_session, {}}, std::move(*q));
+        return HookResult::pass;
+    });
+    // A contact on another server advertises its caps in the presence it sends our
+    // users; its ver is verified the same way, over federation, so that PEP knows
+    // whether it wants notifications. Before PEP's own hook, which waits for it.
+    ctx.hooks().presence_to_user.add(priority::deliver + 100, [=](PresenceToUser& ev) {
+        const routing::Stanza& s = ev.stanza;
+        if (!s.el.attr("type").empty() || !s.from.has_resource() || router->is_local_domain(s.from.domain())) {
             return HookResult::pass;
         }
-        boost::asio::co_spawn(*io, verify(*router, *cache, state, std::move(self), std::move(*q)),
-                              boost::asio::detached);
+        if (std::optional<Query> q = advertised(s.el)) {
+            Waiter remote{s.from, remote_session_key(s.from), s.to.domain()};
+            start_verify(*router, *cache, state, std::move(remote), std::move(*q));
+        }
         return HookResult::pass;
     });
     ctx.hooks().session_closed.add(priority::deliver + 100, [state](SessionClosed& ev) {

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +106,8 @@ private:
     // round trip to the client, usually finished after its presence was handled).
     void when_caps_known(const protocol::Jid& full, const std::optional<protocol::Jid>& owner, const std::string& ver);
     void run_pending(const protocol::Jid& full, const std::string& ver);
+    // A remote contact's resources known from presence: (full JID, caps ver).
+    std::vector<std::pair<std::string, std::string>> remote_resources(const protocol::Jid& bare) const;
     // The caps 'ver' a resource advertises (from the registry, or its last presence).
     static std::string caps_ver(const routing::ResourceEntry& r);
 
@@ -143,6 +146,12 @@ private:
         std::set<std::string> owners;      // accounts whose last items it should get
     };
     std::unordered_map<std::string, Pending> pending_;  // full JID → sends awaiting its caps
+    // Contacts' resources on other servers that told one of our accounts they are
+    // available: full JID → caps ver, so notifications can reach them (XEP-0163 §4.3.1).
+    // Ordered, to find a bare JID's resources; bounded, since any remote entity can
+    // send presence.
+    std::map<std::string, std::string> remote_vers_;
+    static constexpr std::size_t max_remote_resources = 100000;
     std::unordered_set<std::string> bookmarks_migrated_;  // bare JIDs checked by migrate_private_bookmarks
 };
 

@@ -1,6 +1,8 @@
 // PEP notifications (XEP-0163 §4.3): event messages after a publish, retract, purge
 // or delete, and the last published items when a resource becomes available.
-// Filtered by caps (XEP-0115 "<node>+notify", §4.3.3); local recipients only.
+// Filtered by caps (XEP-0115 "<node>+notify", §4.3.3). Contacts on other servers get
+// them at the resources that sent us presence, once their caps were verified over
+// federation (server/modules/caps).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -65,8 +67,8 @@ boost::asio::awaitable<void> Service::broadcast(const Jid& owner, const std::str
     notify_resources(owner);
     if (config.access_model == "whitelist") co_return;
 
-    // Contacts with a presence subscription to the owner (XEP-0163 §4.3.1), here on
-    // this server; remote ones wait for federation.
+    // Contacts with a presence subscription to the owner (XEP-0163 §4.3.1), here or on
+    // another server.
     auto load = [owner](pqxx::connection& c) { return storage::roster_store::get(c, owner.domain(), owner.local()); };
     const std::string key = routing::account_key(owner);
     auto roster = co_await db_.run<storage::roster_store::Roster>(key, std::move(load), boost::asio::use_awaitable);
@@ -77,10 +79,28 @@ boost::asio::awaitable<void> Service::broadcast(const Jid& owner, const std::str
     for (const auto& item : roster->items) {
         if (item.subscription != "from" && item.subscription != "both") continue;
         auto contact = Jid::parse(item.jid);
-        if (!contact || !contact->has_local() || !router_.is_local_domain(contact->domain())) continue;
-        if (ctx_.is_blocked(owner, *contact)) continue;
-        notify_resources(contact->bare());
+        if (!contact || !contact->has_local() || ctx_.is_blocked(owner, *contact)) continue;
+        if (router_.is_local_domain(contact->domain())) {
+            notify_resources(contact->bare());
+            continue;
+        }
+        for (const auto& [full, ver] : remote_resources(contact->bare())) {
+            auto to = Jid::parse(full);
+            if (!to || !caps_.has_feature(ver, feature)) continue;
+            Element msg = event_message(owner, full, event_child);
+            router_.route(routing::Stanza{std::move(msg), owner, std::move(*to), 0});
+        }
     }
+}
+
+std::vector<std::pair<std::string, std::string>> Service::remote_resources(const Jid& bare) const {
+    const std::string prefix = bare.bare_string() + "/";
+    std::vector<std::pair<std::string, std::string>> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = remote_vers_.lower_bound(prefix); it != remote_vers_.end() && it->first.starts_with(prefix); ++it) {
+        out.emplace_back(it->first, it->second);
+    }
+    return out;
 }
 
 boost::asio::awaitable<void> Service::send_last_items(const Jid& owner, const Jid& to, const std::string& ver) {
@@ -125,7 +145,12 @@ boost::asio::awaitable<void> Service::send_last_items(const Jid& owner, const Ji
         if (cfg.deliver_payloads) {
             if (auto payload = parse_stored_xml(last->payload)) item_el.add_child(std::move(*payload));
         }
-        router_.deliver_to_resource(to, event_message(owner, to.to_string(), items_el));
+        Element msg = event_message(owner, to.to_string(), items_el);
+        if (router_.is_local_domain(to.domain())) {
+            router_.deliver_to_resource(to, std::move(msg));
+        } else {
+            router_.route(routing::Stanza{std::move(msg), owner, to, 0});  // a remote contact's resource
+        }
     }
 }
 
@@ -192,12 +217,16 @@ void Service::run_pending(const Jid& full, const std::string& ver) {
 HookResult Service::on_presence_to_user(PresenceToUser& ev) {
     const routing::Stanza& s = ev.stanza;
     if (routing::is_from_owner(s) || !s.from.has_resource() || !s.from.has_local()) return HookResult::pass;
-    if (!router_.is_local_domain(s.from.domain())) return HookResult::pass;  // no federation yet
+    const bool remote = !router_.is_local_domain(s.from.domain());
     const std::string_view type = s.el.attr("type");
     const std::string contact = s.from.to_string();
     const std::string owner_key = s.to.bare_string();
     if (type == "unavailable") {
         std::lock_guard lock(mutex_);
+        if (remote) {
+            remote_vers_.erase(contact);
+            pending_.erase(contact);
+        }
         auto it = presence_seen_.find(contact);
         if (it != presence_seen_.end()) {
             it->second.erase(owner_key);
@@ -210,6 +239,17 @@ HookResult Service::on_presence_to_user(PresenceToUser& ev) {
     // (later ones are status changes).
     {
         std::lock_guard lock(mutex_);
+        if (remote) {
+            const std::string ver = presence_caps_ver(s.el);
+            auto known = remote_vers_.find(contact);
+            if (known != remote_vers_.end()) {
+                known->second = ver;
+            } else if (remote_vers_.size() < max_remote_resources && pending_.size() < max_remote_resources) {
+                remote_vers_.emplace(contact, ver);
+            } else {
+                return HookResult::pass;  // full: this resource gets no notifications
+            }
+        }
         if (!presence_seen_[contact].insert(owner_key).second) return HookResult::pass;
     }
     const std::string ver = presence_caps_ver(s.el);
