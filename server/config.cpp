@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 
@@ -372,6 +373,21 @@ const std::map<std::string, Section, std::less<>>& sections() {
                   k.c.s2s.address = a;
               }},
              {"port", [](const Key& k) { k.c.s2s.port = k.integer<std::uint16_t>(0, 65535); }},
+             {"direct_tls_port", [](const Key& k) { k.c.s2s.direct_tls_port = k.integer<std::uint16_t>(0, 65535); }},
+             {"ca_file",
+              [](const Key& k) {
+                  k.c.s2s.ca_file = k.path();
+                  if (k.c.s2s.ca_file.empty()) return;
+                  // Read now, so a typo stops the start instead of silently trusting less.
+                  std::ifstream in(k.c.s2s.ca_file);
+                  if (!in) k.fail(k.c.s2s.ca_file.string() + ": cannot read: " + std::strerror(errno));
+                  const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+                      k.fail(k.c.s2s.ca_file.string() + ": no PEM certificate in the file");
+              }},
+             {"max_incoming", [](const Key& k) { k.c.s2s.max_incoming = k.integer<std::size_t>(1, 1'000'000); }},
+             {"max_incoming_per_ip",
+              [](const Key& k) { k.c.s2s.max_incoming_per_ip = k.integer<std::size_t>(0, 1'000'000); }},
              {"connect_timeout", [](const Key& k) { k.c.s2s.connect_timeout = k.seconds(1, 3600); }},
              {"idle_timeout", [](const Key& k) { k.c.s2s.idle_timeout = k.seconds(1, 7 * 86400); }},
              {"dialback_secret", [](const Key& k) { k.c.s2s.dialback_secret = k.string(); }},
@@ -399,14 +415,18 @@ const std::map<std::string, Section, std::less<>>& sections() {
                       auto prepared = protocol::Jid::prep_domain(domain);
                       if (!prepared) item.fail("\"" + domain + "\" is not a valid domain name");
                       const std::string target = item.string();
-                      auto hp = split_host_port(target);
-                      if (!hp) item.fail("\"" + target + "\" is not \"host:port\" (port 1..65535)");
+                      // "tls://host:port": the peer speaks XEP-0368 direct TLS there.
+                      constexpr std::string_view tls_scheme = "tls://";
+                      const bool direct_tls = target.starts_with(tls_scheme);
+                      auto hp = split_host_port(direct_tls ? target.substr(tls_scheme.size()) : target);
+                      if (!hp)
+                          item.fail("\"" + target + "\" is not \"host:port\" or \"tls://host:port\" (port 1..65535)");
                       // A route is how a domain is reached without DNS: its host is an
                       // address, so no lookup is ever made for it.
                       if (!is_ip_address(hp->first) && hp->first != "localhost")
                           item.fail("\"" + hp->first + "\" is not an IP address (or localhost)");
                       if (k.c.s2s.route_for(*prepared)) item.fail("a route for \"" + *prepared + "\" is given twice");
-                      k.c.s2s.routes.emplace_back(*prepared, Config::S2s::Route{hp->first, hp->second});
+                      k.c.s2s.routes.emplace_back(*prepared, Config::S2s::Route{hp->first, hp->second, direct_tls});
                   }
               }},
          }},
@@ -453,6 +473,10 @@ void check_together(const Config& c, const std::string& file, const toml::table&
         fail("muc.default_max_occupants", "must not exceed muc.max_occupants");
     if (c.archive.batch_size > c.archive.queue_capacity)
         fail("archive.batch_size", "must not exceed archive.queue_capacity");
+    if (c.s2s.enabled && c.s2s.direct_tls_port != 0 && c.s2s.direct_tls_port == c.s2s.port)
+        fail("s2s.direct_tls_port", "must differ from s2s.port");
+    if (c.s2s.max_incoming_per_ip > c.s2s.max_incoming)
+        fail("s2s.max_incoming_per_ip", "must not exceed s2s.max_incoming");
     if (c.limits.max_outbound_bytes < c.limits.max_stanza_bytes)
         fail("limits.max_outbound_bytes", "must be at least limits.max_stanza_bytes");
 }

@@ -117,14 +117,19 @@ struct Config {
         struct Route {
             std::string host;  // an IP address, or "localhost"
             std::uint16_t port = 5269;
+            bool direct_tls = false;  // "tls://host:port": XEP-0368 TLS from the first byte
         };
         bool enabled = true;
         std::string address = "127.0.0.1";
         std::uint16_t port = 5269;                 // 0 = no listener (outgoing only)
+        std::uint16_t direct_tls_port = 0;         // XEP-0368 direct TLS listener; 0 = off
         std::chrono::seconds connect_timeout{10};  // to set up an outgoing stream
         std::chrono::seconds idle_timeout{600};    // no stanza either way → closed
         std::string dialback_secret;               // empty = random per start
         bool require_valid_certificate = false;    // false = dialback when it does not verify
+        std::filesystem::path ca_file;             // PEM CAs trusted besides the system store; "" = none
+        std::size_t max_incoming = 1000;           // incoming s2s connections at once
+        std::size_t max_incoming_per_ip = 50;      // of them from one address; 0 = no limit
         std::vector<std::string> allow;            // empty = every domain
         std::vector<std::string> deny;
         std::vector<std::string> dns_servers;      // "ip:port"; empty = the system's

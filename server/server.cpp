@@ -162,11 +162,18 @@ int Server::run() {
     try {
         make_listener(config_.c2s.port, false);
         make_listener(config_.c2s.direct_tls_port, true);
-        if (st.s2s && config_.s2s.port != 0) {
+        if (st.s2s) {
             try {
-                st.listeners.push_back(std::make_unique<net::Listener>(
-                    accept_ctx, st.pool, config_.s2s.address, config_.s2s.port, "s2s",
-                    [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket)); }));
+                if (config_.s2s.port != 0) {
+                    st.listeners.push_back(std::make_unique<net::Listener>(
+                        accept_ctx, st.pool, config_.s2s.address, config_.s2s.port, "s2s",
+                        [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket)); }));
+                }
+                if (config_.s2s.direct_tls_port != 0) {  // XEP-0368
+                    st.listeners.push_back(std::make_unique<net::Listener>(
+                        accept_ctx, st.pool, config_.s2s.address, config_.s2s.direct_tls_port, "s2s_direct_tls",
+                        [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket), true); }));
+                }
             } catch (const std::exception& e) {
                 spdlog::critical("listen_failed error={}", e.what());
                 throw;

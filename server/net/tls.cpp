@@ -90,6 +90,10 @@ void write_self_signed(const std::vector<std::string>& hosts, const std::filesys
     write_pem(cert_path, false, nullptr, cert.get());
 }
 
+std::string tls12_cipher_list(const Config& config) {
+    return config.tls.ciphers.empty() ? std::string(intermediate_ciphers) : config.tls.ciphers;
+}
+
 std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Config& config) {
     namespace ssl = boost::asio::ssl;
     auto cert = config.tls.certificate;
@@ -114,7 +118,7 @@ std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Config&
     // session cache would cost every login CPU and every connection memory.
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(native, 0);
-    const std::string ciphers = config.tls.ciphers.empty() ? intermediate_ciphers : config.tls.ciphers;
+    const std::string ciphers = tls12_cipher_list(config);
     if (!SSL_CTX_set_cipher_list(native, ciphers.c_str())) {
         throw std::runtime_error(config.file.string() + ": tls.ciphers: no usable cipher in the list");
     }

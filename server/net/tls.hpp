@@ -17,6 +17,10 @@ namespace parley::server::net {
 // made (once) under state_dir/tls and reused afterwards.
 std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Config& config);
 
+// The TLS 1.2 cipher list in use: [tls] ciphers, else Mozilla intermediate (s2s
+// contexts use the same one).
+std::string tls12_cipher_list(const Config& config);
+
 // Writes a new self-signed certificate and key for `hosts` (key mode 0600).
 void write_self_signed(const std::vector<std::string>& hosts, const std::filesystem::path& cert,
                        const std::filesystem::path& key);

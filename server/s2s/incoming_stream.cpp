@@ -8,6 +8,7 @@
 
 #include "protocol/jid.hpp"
 #include "protocol/namespaces.hpp"
+#include "protocol/sasl/sasl.hpp"
 #include "server/log.hpp"
 #include "server/s2s/dialback.hpp"
 #include "server/s2s/s2s_manager.hpp"
@@ -26,15 +27,31 @@ namespace {
 constexpr auto negotiation_limit = std::chrono::seconds(60);
 }  // namespace
 
-IncomingStream::IncomingStream(S2sManager& manager, tcp::socket socket, std::string peer_ip)
-    : S2sStream(manager, std::move(socket), "in"), peer_ip_(std::move(peer_ip)) {
+IncomingStream::IncomingStream(S2sManager& manager, tcp::socket socket, std::string peer_ip, bool direct_tls,
+                               std::optional<StreamErrorCondition> refusal)
+    : S2sStream(manager, std::move(socket), "in"),
+      peer_ip_(std::move(peer_ip)),
+      direct_tls_(direct_tls),
+      refusal_(refusal) {
     opened_at_ = Clock::now();
 }
 
 void IncomingStream::start() {
     auto self = std::static_pointer_cast<IncomingStream>(shared_from_this());
     manager_.incoming_opened(self);
-    spdlog::info("s2s_incoming_connected id={} ip={}", id_, peer_ip_);
+    if (refusal_) {
+        // Over a connection limit: RFC 6120 §4.9.1.1 lets the error go before the
+        // peer's header. A direct TLS connection is just closed, since answering
+        // would cost a handshake, which is what the limit saves.
+        if (direct_tls_) {
+            finish();
+            return;
+        }
+        quiet_close_ = true;
+        close(*refusal_, "too many connections");  // then read until the peer is gone
+    } else {
+        spdlog::info("s2s_incoming_connected id={} ip={} direct_tls={}", id_, peer_ip_, direct_tls_);
+    }
     asio::co_spawn(executor(), [self]() { return self->run(); }, [self](std::exception_ptr e) {
         if (e) {
             try {
@@ -48,10 +65,23 @@ void IncomingStream::start() {
     start_watchdog();
 }
 
-asio::awaitable<void> IncomingStream::run() { co_await read_loop(); }
+asio::awaitable<void> IncomingStream::run() {
+    if (direct_tls_) {
+        // XEP-0368: TLS from the first byte, then the stream as after STARTTLS.
+        const std::string no_sni;
+        const bool secured = co_await tls_handshake(false, no_sni);
+        if (!secured) co_return;
+    }
+    co_await read_loop();
+}
 
 void IncomingStream::on_finished() {
+    if (refusal_) {
+        manager_.incoming_closed(id_);
+        return;
+    }
     spdlog::info("s2s_incoming_closed id={} ip={} pairs={}", id_, peer_ip_, authenticated_.size());
+    manager_.release_incoming(peer_ip_);
     manager_.incoming_closed(id_);
 }
 
@@ -93,6 +123,11 @@ void IncomingStream::handle_open(const protocol::xml::StreamHeader& header) {
     stream_id_ = random_hex(16);
     std::string to;
     if (auto from = protocol::Jid::prep_domain(header.from)) to = *from;
+    if (sasl_done_ && to != remote_domain_) {
+        close(StreamErrorCondition::invalid_from, "the domain changed on a stream restart");
+        return;
+    }
+    remote_domain_ = to;
     send_raw(stream_header(local_domain_, to, stream_id_));
     header_sent_ = true;
     if (header.content_namespace != ns::server) {
@@ -107,6 +142,10 @@ void IncomingStream::handle_open(const protocol::xml::StreamHeader& header) {
     if (!is_tls()) {
         features.add_child("starttls", std::string(ns::tls)).add_child("required");
     } else {
+        if (external_possible()) {
+            // XEP-0178 §3: the certificate proves the 'from' domain.
+            features.add_child("mechanisms", std::string(ns::sasl)).add_child("mechanism").add_text("EXTERNAL");
+        }
         features.add_child("dialback", std::string(dialback_feature_ns)).add_child("errors");
     }
     send(features);
@@ -138,6 +177,8 @@ asio::awaitable<void> IncomingStream::handle_element(Element el) {
     if (xmlns == ns::stream && name == "error") {
         spdlog::info("s2s_peer_stream_error kind=in id={}", id_);
         close_gracefully();  // the peer closes its side next
+    } else if (xmlns == ns::sasl && name == "auth") {
+        handle_auth(el);
     } else if (xmlns == dialback_ns && name == "result") {
         handle_db_result(el);
     } else if (xmlns == dialback_ns && name == "verify") {
@@ -186,6 +227,13 @@ void IncomingStream::handle_db_result(const Element& el) {
         send_db_error("result", *local, *remote, {}, StanzaErrorCondition::forbidden);
         return;
     }
+    if (manager_.config().s2s.require_valid_certificate && !peer_verified_for(*remote)) {
+        // XEP-0220 §2.4: not-authorized is the dialback error for a policy that wants
+        // a valid certificate; the stream and its other pairs live on.
+        spdlog::warn("s2s_refused id={} ip={} remote={} reason=certificate", id_, peer_ip_, *remote);
+        send_db_error("result", *local, *remote, {}, StanzaErrorCondition::not_authorized);
+        return;
+    }
     if (is_authenticated(*remote, *local)) {
         Element valid("result", std::string(dialback_ns));
         valid.set_attr("from", *local).set_attr("to", *remote).set_attr("type", "valid");
@@ -224,10 +272,65 @@ void IncomingStream::on_verdict(std::string local, std::string remote, int verdi
     if (v == S2sManager::Verdict::valid) {
         authenticated_.emplace_back(remote, local);
         last_activity_ = Clock::now();
+        spdlog::info("s2s_incoming_authenticated id={} remote={} local={} mechanism=dialback", id_, remote, local);
     } else {
         // XEP-0220 §2.1.2 (RFC 3920 §8.3 step 10): a key that does not verify ends the stream.
         close_gracefully();
     }
+}
+
+bool IncomingStream::external_possible() const {
+    return is_tls() && !sasl_done_ && !remote_domain_.empty() && manager_.config().s2s.allows(remote_domain_) &&
+           peer_verified_for(remote_domain_);
+}
+
+void IncomingStream::handle_auth(const Element& el) {
+    auto failure = [this](const char* why) {
+        spdlog::warn("s2s_sasl_external_failed id={} ip={} remote={} reason={}", id_, peer_ip_, remote_domain_, why);
+        // RFC 6120 §6.4.5: the stream stays open; the peer may try dialback instead.
+        Element f("failure", std::string(ns::sasl));
+        f.add_child("not-authorized");
+        send(f);
+    };
+    if (sasl_done_) {
+        // RFC 6120 §6.4.6 has no second authentication on a stream.
+        close(StreamErrorCondition::policy_violation, "SASL is done on this stream");
+        return;
+    }
+    if (el.attr("mechanism") != "EXTERNAL") {
+        Element f("failure", std::string(ns::sasl));
+        f.add_child("invalid-mechanism");
+        send(f);
+        return;
+    }
+    if (!external_possible()) {
+        failure(remote_domain_.empty() ? "no_from" : "certificate");
+        return;
+    }
+    // XEP-0178 §3: no authorization identity ("=" or empty) means the 'from' domain;
+    // one that is given must be that domain.
+    const std::string body = el.text();
+    if (body != "=" && !body.empty()) {
+        auto authzid = protocol::sasl::base64_decode(body);
+        auto prepared = authzid ? protocol::Jid::prep_domain(*authzid) : std::nullopt;
+        if (!prepared || *prepared != remote_domain_) {
+            failure("authzid");
+            return;
+        }
+    }
+    send(Element("success", std::string(ns::sasl)));
+    sasl_done_ = true;
+    authenticated(remote_domain_, "EXTERNAL");
+    // RFC 6120 §6.4.6: the peer opens a new stream over the same TLS.
+    restart_parser();
+    header_sent_ = false;
+}
+
+void IncomingStream::authenticated(const std::string& remote, const char* mechanism) {
+    if (!is_authenticated(remote, local_domain_)) authenticated_.emplace_back(remote, local_domain_);
+    last_activity_ = Clock::now();
+    spdlog::info("s2s_incoming_authenticated id={} remote={} local={} mechanism={}", id_, remote, local_domain_,
+                 mechanism);
 }
 
 void IncomingStream::handle_db_verify(const Element& el) {

@@ -66,19 +66,31 @@ asio::awaitable<void> OutgoingStream::run() {
         }
         co_return;
     }
-    send_raw(stream_header(local_, remote_, {}));
-    header_sent_ = true;
-    state_ = State::opening;
+    if (direct_tls_) {
+        // XEP-0368: TLS first (SNI and ALPN "xmpp-server"), then the stream as after
+        // STARTTLS.
+        const std::string sni = remote_;
+        const bool secured = co_await tls_handshake(true, sni, true);
+        if (!secured) {
+            fail(StanzaErrorCondition::remote_server_not_found, "direct TLS handshake failed");
+            co_return;
+        }
+        send_raw(stream_header(local_, remote_, {}));
+        header_sent_ = true;
+        state_ = State::tls_open;
+    } else {
+        send_raw(stream_header(local_, remote_, {}));
+        header_sent_ = true;
+        state_ = State::opening;
+    }
     co_await read_loop();
 }
 
 asio::awaitable<bool> OutgoingStream::connect() {
-    // XEP-0368 direct TLS targets are skipped: outgoing streams speak STARTTLS only.
     std::string domain = remote_;  // a named local: GCC 12 and temporaries in co_await
     const std::vector<RouteTarget> targets = co_await manager_.resolve_targets(std::move(domain));
     if (timed_out_ || finished()) co_return false;
     for (const RouteTarget& target : targets) {
-        if (target.direct_tls) continue;
         std::vector<tcp::endpoint> endpoints;
         boost::system::error_code ec;
         const auto ip = asio::ip::make_address(target.host, ec);
@@ -119,8 +131,9 @@ asio::awaitable<bool> OutgoingStream::connect() {
             if (!cec) {
                 socket_.set_option(tcp::no_delay(true), cec);
                 socket_.non_blocking(true, cec);
-                spdlog::info("s2s_outgoing_connected id={} remote={} address={}", id_, remote_,
-                             endpoint.address().to_string() + ":" + std::to_string(endpoint.port()));
+                direct_tls_ = target.direct_tls;
+                spdlog::info("s2s_outgoing_connected id={} remote={} address={} direct_tls={}", id_, remote_,
+                             endpoint.address().to_string() + ":" + std::to_string(endpoint.port()), direct_tls_);
                 co_return true;
             }
             spdlog::info("s2s_connect_failed id={} remote={} address={} error={}", id_, remote_,
@@ -191,6 +204,7 @@ asio::awaitable<void> OutgoingStream::handle_event(Event ev) {
             restart_parser();
             send_raw(stream_header(local_, remote_, {}));
             state_ = State::sasl_restart;
+            mechanism_ = "EXTERNAL";
         } else {
             spdlog::info("s2s_sasl_external_refused id={} remote={}", id_, remote_);
             start_dialback();
@@ -233,14 +247,12 @@ void OutgoingStream::handle_features(const Element& features) {
         return;
     }
     if (state_ == State::sasl_restart) {
+        send_unsent_verifies();
         established();
         return;
     }
     if (state_ != State::tls_open) return;
-    for (const auto& job : unsent_verifies_) send_verify(job);
-    for (auto& job : unsent_verifies_) sent_verifies_.push_back(std::move(job));
-    unsent_verifies_.clear();
-    const bool verified = peer_verified();
+    const bool verified = peer_verified_for(remote_);
     bool external = false;
     if (const Element* mechanisms = features.find_child("mechanisms", ns::sasl)) {
         for (const auto& m : mechanisms->children()) {
@@ -249,6 +261,8 @@ void OutgoingStream::handle_features(const Element& features) {
     }
     spdlog::info("s2s_tls_established id={} remote={} certificate={}", id_, remote_, verified ? "valid" : "invalid");
     if (verified && external) {
+        // db:verify requests wait until SASL is over (RFC 6120 §6.3.8: nothing else
+        // goes on the stream during the negotiation).
         Element auth("auth", std::string(ns::sasl));
         auth.set_attr("mechanism", "EXTERNAL");
         auth.add_text(protocol::sasl::base64_encode(local_));
@@ -264,7 +278,14 @@ void OutgoingStream::handle_features(const Element& features) {
     start_dialback();
 }
 
+void OutgoingStream::send_unsent_verifies() {
+    for (const auto& job : unsent_verifies_) send_verify(job);
+    for (auto& job : unsent_verifies_) sent_verifies_.push_back(std::move(job));
+    unsent_verifies_.clear();
+}
+
 void OutgoingStream::start_dialback() {
+    send_unsent_verifies();
     Element result("result", std::string(dialback_ns));
     result.set_attr("from", local_).set_attr("to", remote_);
     result.add_text(manager_.dialback_key(remote_, local_, stream_id_));
@@ -285,7 +306,7 @@ void OutgoingStream::add_verify(VerifyJob job) {
         return;
     }
     if (state_ == State::connecting || state_ == State::opening || state_ == State::starttls ||
-        (state_ == State::tls_open && stream_id_.empty())) {
+        state_ == State::tls_open || state_ == State::sasl || state_ == State::sasl_restart) {
         unsent_verifies_.push_back(std::move(job));
         return;
     }
@@ -296,7 +317,8 @@ void OutgoingStream::add_verify(VerifyJob job) {
 void OutgoingStream::established() {
     state_ = State::established;
     last_activity_ = Clock::now();
-    spdlog::info("s2s_outgoing_established id={} local={} remote={} queued={}", id_, local_, remote_, queue_.size());
+    spdlog::info("s2s_outgoing_established id={} local={} remote={} mechanism={} queued={}", id_, local_, remote_,
+                 mechanism_, queue_.size());
     while (!queue_.empty()) {
         deliver(queue_.front());
         queue_.pop_front();

@@ -1,6 +1,7 @@
 #pragma once
 // A stream we open to another server (RFC 6120 initiating entity) for one (local
-// domain, remote domain) pair: connect, STARTTLS, then SASL EXTERNAL (XEP-0178) when
+// domain, remote domain) pair: connect, STARTTLS (or XEP-0368 direct TLS for targets
+// that say so), presenting our certificate as the TLS client's, then SASL EXTERNAL (XEP-0178) when
 // the peer's certificate verifies and it is offered, otherwise dialback (XEP-0220);
 // then the stanzas held meanwhile go out. It also carries our <db:verify/> requests to
 // that server (receiving-server role), which need no authentication of the stream.
@@ -43,6 +44,7 @@ private:
     void handle_features(const protocol::xml::Element& features);
     void start_dialback();
     void send_verify(const VerifyJob& job);
+    void send_unsent_verifies();
     void established();
     void deliver(routing::Stanza& stanza);
     // Set-up failed: every held stanza goes back to its sender with `condition`, every
@@ -53,6 +55,8 @@ private:
     std::string local_, remote_;
     State state_ = State::connecting;
     std::string stream_id_;  // the peer's, for the dialback key
+    bool direct_tls_ = false;  // the connected target speaks TLS from the first byte
+    const char* mechanism_ = "dialback";
     Clock::time_point started_;
     bool timed_out_ = false;
     bool failed_ = false;

@@ -5,42 +5,28 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
+
 #include "server/log.hpp"
 #include "server/net/io_pool.hpp"
 #include "server/s2s/dialback.hpp"
 #include "server/s2s/incoming_stream.hpp"
 #include "server/s2s/outgoing_stream.hpp"
 #include "server/s2s/resolver.hpp"
+#include "server/s2s/s2s_tls.hpp"
 
 namespace parley::server::s2s {
 
 namespace asio = boost::asio;
 using protocol::StanzaErrorCondition;
 
-namespace {
-
-std::shared_ptr<asio::ssl::context> make_client_tls() {
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    SSL_CTX* native = ctx->native_handle();
-    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-    // The handshake goes on whatever the certificate: whether it verified decides
-    // between SASL EXTERNAL and dialback afterwards (XEP-0178, XEP-0220).
-    SSL_CTX_set_default_verify_paths(native);
-    SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
-    return ctx;
-}
-
-}  // namespace
-
 S2sManager::S2sManager(const Config& config, routing::Router& router, net::IoPool& pool,
                        std::shared_ptr<asio::ssl::context> server_tls)
     : config_(config),
       router_(router),
       pool_(pool),
-      hashed_secret_(hash_secret(config.s2s.dialback_secret.empty() ? random_hex(32) : config.s2s.dialback_secret)),
-      client_tls_(make_client_tls()),
-      server_tls_(std::move(server_tls)) {
+      hashed_secret_(hash_secret(config.s2s.dialback_secret.empty() ? random_hex(32) : config.s2s.dialback_secret)) {
+    set_tls(std::move(server_tls));
     for (const auto& text : config.s2s.dns_servers) {
         if (auto endpoint = Resolver::parse_server(text)) dns_servers_.push_back(*endpoint);
     }
@@ -55,7 +41,7 @@ std::string S2sManager::dialback_key(std::string_view receiving, std::string_vie
 
 asio::awaitable<std::vector<RouteTarget>> S2sManager::resolve_targets(std::string domain) const {
     if (const auto* route = config_.s2s.route_for(domain)) {
-        co_return std::vector<RouteTarget>{RouteTarget{route->host, route->port, false}};
+        co_return std::vector<RouteTarget>{RouteTarget{route->host, route->port, route->direct_tls}};
     }
     auto ex = co_await asio::this_coro::executor;
     Resolver resolver(ex, dns_servers_);
@@ -71,7 +57,7 @@ asio::awaitable<std::vector<RouteTarget>> S2sManager::resolve_targets(std::strin
 }
 
 std::vector<RouteTarget> S2sManager::targets_for(const std::string& domain) const {
-    if (const auto* route = config_.s2s.route_for(domain)) return {RouteTarget{route->host, route->port, false}};
+    if (const auto* route = config_.s2s.route_for(domain)) return {RouteTarget{route->host, route->port, route->direct_tls}};
     if (!config_.s2s.dns_servers.empty()) return {};
     return {RouteTarget{domain, 5269, false}};
 }
@@ -88,8 +74,15 @@ std::shared_ptr<asio::ssl::context> S2sManager::server_tls() const {
 }
 
 void S2sManager::set_tls(std::shared_ptr<asio::ssl::context> ctx) {
+    auto made = make_s2s_tls(config_, ctx ? ctx->native_handle() : nullptr);
     std::lock_guard lock(mutex_);
-    server_tls_ = std::move(ctx);
+    server_tls_ = std::move(made.server);
+    client_tls_ = std::move(made.client);
+}
+
+std::shared_ptr<asio::ssl::context> S2sManager::client_tls() const {
+    std::lock_guard lock(mutex_);
+    return client_tls_;
 }
 
 std::uint64_t S2sManager::next_stream_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -145,14 +138,49 @@ void S2sManager::verify(std::string local, std::string remote, std::string strea
     asio::post(stream->executor(), [stream, job = std::move(job)]() mutable { stream->add_verify(std::move(job)); });
 }
 
-void S2sManager::accept(asio::ip::tcp::socket socket) {
+void S2sManager::accept(asio::ip::tcp::socket socket, bool direct_tls) {
     boost::system::error_code ec;
     auto endpoint = socket.remote_endpoint(ec);
     if (ec || shutting_down()) return;
+    std::string ip = endpoint.address().to_string();
+    std::optional<protocol::StreamErrorCondition> refusal;
+    {
+        std::lock_guard lock(mutex_);
+        const auto& c = config_.s2s;
+        // RFC 6120 §4.9.3: too many connections in all is the server's resource limit
+        // (resource-constraint); too many from one address is local policy.
+        if (incoming_admitted_ >= c.max_incoming) {
+            refusal = protocol::StreamErrorCondition::resource_constraint;
+        } else if (c.max_incoming_per_ip != 0 && incoming_per_ip_[ip] >= c.max_incoming_per_ip) {
+            refusal = protocol::StreamErrorCondition::policy_violation;
+        } else {
+            ++incoming_admitted_;
+            ++incoming_per_ip_[ip];
+        }
+        if (refusal) {
+            ++refusals_unlogged_;
+            const auto now = std::chrono::steady_clock::now();
+            if (now - refusal_logged_at_ >= std::chrono::seconds(10)) {
+                spdlog::warn("s2s_incoming_refused ip={} reason={} refused={} incoming={}", ip,
+                             *refusal == protocol::StreamErrorCondition::resource_constraint ? "max_incoming"
+                                                                                            : "max_incoming_per_ip",
+                             refusals_unlogged_, incoming_admitted_);
+                refusal_logged_at_ = now;
+                refusals_unlogged_ = 0;
+            }
+        }
+    }
     auto ex = socket.get_executor();
-    asio::post(ex, [this, s = std::move(socket), ip = endpoint.address().to_string()]() mutable {
-        std::make_shared<IncomingStream>(*this, std::move(s), std::move(ip))->start();
+    asio::post(ex, [this, s = std::move(socket), ip = std::move(ip), direct_tls, refusal]() mutable {
+        std::make_shared<IncomingStream>(*this, std::move(s), std::move(ip), direct_tls, refusal)->start();
     });
+}
+
+void S2sManager::release_incoming(const std::string& ip) {
+    std::lock_guard lock(mutex_);
+    if (incoming_admitted_ > 0) --incoming_admitted_;
+    auto it = incoming_per_ip_.find(ip);
+    if (it != incoming_per_ip_.end() && --it->second == 0) incoming_per_ip_.erase(it);
 }
 
 void S2sManager::incoming_opened(const std::shared_ptr<IncomingStream>& s) {

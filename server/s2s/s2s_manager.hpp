@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,7 +36,7 @@ class OutgoingStream;
 struct RouteTarget {
     std::string host;  // an IP address or a host name
     std::uint16_t port = 5269;
-    bool direct_tls = false;  // XEP-0368 (not used yet)
+    bool direct_tls = false;  // XEP-0368: TLS from the first byte
 };
 
 class S2sManager {
@@ -49,8 +50,10 @@ public:
     // The router's handler for remote destinations: queues the stanza on the outgoing
     // stream of its (from domain, to domain) pair, creating the stream if needed.
     void send(routing::Stanza stanza);
-    // A connection accepted on the s2s listener (the socket is on its I/O context).
-    void accept(boost::asio::ip::tcp::socket socket);
+    // A connection accepted on the s2s listener, or with `direct_tls` on the XEP-0368
+    // one (the socket is on its I/O context). Past [s2s] max_incoming or
+    // max_incoming_per_ip the stream is refused with a stream error at once.
+    void accept(boost::asio::ip::tcp::socket socket, bool direct_tls = false);
 
     // Receiving-server role (XEP-0220 §2.1.2): asks the authoritative server of
     // `remote` whether `key` is the one it made for (local, remote, stream id). `done`
@@ -83,14 +86,18 @@ public:
     const Config& config() const { return config_; }
     routing::Router& router() { return router_; }
     net::IoPool& pool() { return pool_; }
+    // The s2s contexts (s2s_tls.hpp), made from the c2s context given to the
+    // constructor or to set_tls() (a reload): the same certificate either way.
     std::shared_ptr<boost::asio::ssl::context> server_tls() const;
     void set_tls(std::shared_ptr<boost::asio::ssl::context> ctx);
-    const std::shared_ptr<boost::asio::ssl::context>& client_tls() const { return client_tls_; }
+    std::shared_ptr<boost::asio::ssl::context> client_tls() const;
     std::uint64_t next_stream_id();
 
     // Bookkeeping called by the streams themselves.
     void incoming_opened(const std::shared_ptr<IncomingStream>& s);
     void incoming_closed(std::uint64_t id);
+    // An admitted incoming connection from `ip` is over (its slot is free again).
+    void release_incoming(const std::string& ip);
     void outgoing_closed(const std::string& local, const std::string& remote, const OutgoingStream* s);
 
 private:
@@ -101,9 +108,14 @@ private:
     net::IoPool& pool_;
     std::string hashed_secret_;
     std::vector<boost::asio::ip::udp::endpoint> dns_servers_;
-    std::shared_ptr<boost::asio::ssl::context> client_tls_;
     mutable std::mutex mutex_;
-    std::shared_ptr<boost::asio::ssl::context> server_tls_;
+    std::shared_ptr<boost::asio::ssl::context> server_tls_, client_tls_;
+    // Admitted incoming connections, in all and per address.
+    std::size_t incoming_admitted_ = 0;
+    std::unordered_map<std::string, std::size_t> incoming_per_ip_;
+    // Refusals are logged at most once per few seconds, with how many there were.
+    std::chrono::steady_clock::time_point refusal_logged_at_{};
+    std::size_t refusals_unlogged_ = 0;
     bool shutting_down_ = false;
     std::atomic<std::uint64_t> next_id_{1};
     std::map<std::pair<std::string, std::string>, std::shared_ptr<OutgoingStream>> outgoing_;

@@ -17,6 +17,7 @@
 #include "server/log.hpp"
 #include "server/s2s/dialback.hpp"
 #include "server/s2s/s2s_manager.hpp"
+#include "server/s2s/s2s_tls.hpp"
 
 namespace parley::server::s2s {
 
@@ -102,20 +103,25 @@ asio::awaitable<std::string_view> S2sStream::read_some() {
     }
 }
 
-asio::awaitable<bool> S2sStream::tls_handshake(bool client, const std::string& sni) {
+asio::awaitable<bool> S2sStream::tls_handshake(bool client, const std::string& sni, bool direct_tls) {
     auto ctx = client ? manager_.client_tls() : manager_.server_tls();
     tls_ctx_ = ctx;
     tls_ = std::make_unique<net::TlsSocket>(socket_, ctx->native_handle());
     SSL* ssl = tls_->native_handle();
-    if (client && ssl) {
-        SSL_set_connect_state(ssl);
-        SSL_set_tlsext_host_name(ssl, sni.c_str());
-        SSL_set1_host(ssl, sni.c_str());  // RFC 6125 DNS-ID, checked in peer_verified()
-    }
+    if (client && ssl) prepare_client(ssl, sni, direct_tls);
     using Io = net::TlsSocket::Io;
     for (;;) {
         const Io io = tls_->handshake();
-        if (io == Io::done) co_return true;
+        if (io == Io::done) {
+            const unsigned char* alpn = nullptr;
+            unsigned int alpn_len = 0;
+            SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+            X509* cert = SSL_get0_peer_certificate(ssl);
+            spdlog::debug("s2s_tls_done kind={} id={} version={} alpn={} peer_certificate={} verify={}", kind_, id_,
+                          SSL_get_version(ssl), std::string_view(reinterpret_cast<const char*>(alpn), alpn_len),
+                          cert ? "yes" : "no", X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+            co_return true;
+        }
         boost::system::error_code ec;
         if (io == Io::want_read || io == Io::want_write) {
             co_await socket_.async_wait(io == Io::want_read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
@@ -128,11 +134,8 @@ asio::awaitable<bool> S2sStream::tls_handshake(bool client, const std::string& s
     }
 }
 
-bool S2sStream::peer_verified() const {
-    if (!tls_) return false;
-    SSL* ssl = tls_->native_handle();
-    X509* cert = SSL_get0_peer_certificate(ssl);
-    return cert && SSL_get_verify_result(ssl) == X509_V_OK;
+bool S2sStream::peer_verified_for(std::string_view domain) const {
+    return tls_ && certificate_matches(tls_->native_handle(), domain);
 }
 
 asio::awaitable<bool> S2sStream::drain() {
@@ -232,7 +235,8 @@ void S2sStream::close(StreamErrorCondition condition, std::string_view text) {
     // A peer that breaks the protocol or lies about a domain is worth a warning.
     const bool routine = condition == StreamErrorCondition::system_shutdown ||
                          condition == StreamErrorCondition::connection_timeout;
-    spdlog::log(routine ? spdlog::level::info : spdlog::level::warn, "s2s_stream_error kind={} id={} condition={}",
+    spdlog::log(quiet_close_ ? spdlog::level::debug : routine ? spdlog::level::info : spdlog::level::warn,
+                "s2s_stream_error kind={} id={} condition={}",
                 kind_, id_, protocol::to_string(condition));
     if (!header_sent_) {
         // RFC 6120 §4.9.1.1: an error before our header still opens the stream first.

@@ -49,12 +49,14 @@ protected:
     // Once per tick (about 4 per second) while the stream lives: deadlines.
     virtual void on_tick(Clock::time_point now) = 0;
 
-    // TLS on the connection as it is now. The client side sends `sni` and checks the
-    // peer's certificate against it later (peer_verified()).
-    boost::asio::awaitable<bool> tls_handshake(bool client, const std::string& sni = {});
+    // TLS on the connection as it is now. The client side sends `sni` (the peer's
+    // domain) and, for XEP-0368 direct TLS, offers ALPN "xmpp-server". Either side
+    // presents our certificate and asks for the peer's (s2s_tls.hpp).
+    boost::asio::awaitable<bool> tls_handshake(bool client, const std::string& sni = {}, bool direct_tls = false);
     bool is_tls() const { return tls_ != nullptr; }
-    // The peer's certificate verified for `domain` (RFC 6125 DNS-ID, system trust store).
-    bool peer_verified() const;
+    // The peer's certificate verified (system store + [s2s] ca_file) and names `domain`
+    // (RFC 6125 DNS-ID).
+    bool peer_verified_for(std::string_view domain) const;
     // Waits until everything queued is written (before a TLS handshake).
     boost::asio::awaitable<bool> drain();
     // The parser expects a new stream; what was parsed after this point is dropped.
@@ -74,6 +76,7 @@ protected:
     std::uint64_t id_;
     bool header_sent_ = false;
     bool closing_ = false;
+    bool quiet_close_ = false;  // close() logs at debug (the caller logs, rate-limited)
     Clock::time_point last_activity_;  // a stanza went either way
 
 private:

@@ -45,6 +45,10 @@ FederationPair::FederationPair(FederationOptions options) {
     auto ob = federated_options(std::string(domain_b), {{std::string(domain_a), route_to(port_a)}},
                                 "dialback_secret = \"" + std::string(secret_b) + "\"\n" + options.extra_s2s_b);
     ob.s2s_port = port_b;
+    oa.tls_certificate = options.certificate_a.certificate;
+    oa.tls_key = options.certificate_a.key;
+    ob.tls_certificate = options.certificate_b.certificate;
+    ob.tls_key = options.certificate_b.key;
     a_ = std::make_unique<ServerProcess>(std::move(oa));
     b_ = std::make_unique<ServerProcess>(std::move(ob));
 }

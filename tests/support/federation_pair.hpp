@@ -12,6 +12,7 @@
 
 #include "support/raw_client.hpp"
 #include "support/server_process.hpp"
+#include "support/test_ca.hpp"
 
 namespace parley::test {
 
@@ -24,6 +25,8 @@ struct FederationOptions {
     std::string extra_s2s_a, extra_s2s_b;                        // lines for [s2s]
     std::vector<std::pair<std::string, std::string>> routes_a;  // more [s2s.routes] for a
     std::vector<std::string> more_hosts_a;                      // a serves these too
+    // [tls] certificate and key of each (e.g. from a TestCa); empty = self-signed.
+    IssuedCertificate certificate_a, certificate_b;
 };
 
 class FederationPair {

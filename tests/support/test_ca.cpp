@@ -27,7 +27,7 @@ TestCa::TestCa(std::filesystem::path dir) : dir_(std::move(dir)) {
              "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
 }
 
-IssuedCertificate TestCa::issue(const std::vector<std::string>& names) {
+IssuedCertificate TestCa::issue(const std::vector<std::string>& names, bool client_auth) {
     REQUIRE(!names.empty());
     const std::string base = names.front() + "-" + std::to_string(++serial_);
     const auto key = dir_ / (base + ".key");
@@ -37,7 +37,7 @@ IssuedCertificate TestCa::issue(const std::vector<std::string>& names) {
     {
         std::ofstream out(ext);
         out << "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-            << "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=";
+            << "extendedKeyUsage=serverAuth" << (client_auth ? ",clientAuth" : "") << "\nsubjectAltName=";
         for (std::size_t i = 0; i < names.size(); ++i) out << (i ? "," : "") << "DNS:" << names[i];
         out << "\n";
     }

@@ -21,8 +21,10 @@ public:
     explicit TestCa(std::filesystem::path dir);
     // The CA's root certificate (PEM): what a verifier is told to trust.
     const std::filesystem::path& root() const { return root_; }
-    // A certificate for `names` (subjectAltName DNS entries; the first is also the CN).
-    IssuedCertificate issue(const std::vector<std::string>& names);
+    // A certificate for `names` (subjectAltName DNS entries; the first is also the CN),
+    // for serverAuth and, when `client_auth`, clientAuth too (public CAs issue
+    // serverAuth-only certificates since 2026).
+    IssuedCertificate issue(const std::vector<std::string>& names, bool client_auth = true);
 
 private:
     std::filesystem::path dir_, root_, root_key_;

@@ -219,3 +219,94 @@ TEST_CASE("s2s manager: keys come from the configured secret, or a random one pe
     CHECK(random1.manager->dialback_key("a.example", "b.example", "id") !=
           random2.manager->dialback_key("a.example", "b.example", "id"));
 }
+
+// ---- TLS: [s2s] ca_file, direct TLS, incoming limits, certificate names ----
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "server/net/tls.hpp"
+#include "server/s2s/s2s_tls.hpp"
+
+TEST_CASE("[s2s] TLS and limit keys: defaults") {
+    Config c = load("");
+    CHECK(c.s2s.ca_file.empty());
+    CHECK(c.s2s.direct_tls_port == 0);
+    CHECK(c.s2s.max_incoming == 1000);
+    CHECK(c.s2s.max_incoming_per_ip == 50);
+}
+
+TEST_CASE("[s2s] ca_file, direct_tls_port, max_incoming and tls:// routes are read") {
+    const fs::path dir = fs::temp_directory_path() / ("parley_s2s_ca_" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    parley::server::net::write_self_signed({"ca.example"}, dir / "ca.pem", dir / "ca.key");
+    const std::string config_text = "[s2s]\nca_file = \"ca.pem\"\ndirect_tls_port = 5270\nmax_incoming = 20\n"
+                                    "max_incoming_per_ip = 0\n\n[s2s.routes]\n"
+                                    "\"other.example\" = \"tls://127.0.0.1:5270\"\n\"plain.example\" = \"127.0.0.1:5269\"\n";
+    const fs::path file = dir / "parley.toml";
+    std::ofstream(file) << config_text;
+    Config c = load_config(file);
+    // A relative path is the config file's folder's.
+    CHECK(c.s2s.ca_file == dir / "ca.pem");
+    CHECK(c.s2s.direct_tls_port == 5270);
+    CHECK(c.s2s.max_incoming == 20);
+    CHECK(c.s2s.max_incoming_per_ip == 0);
+    auto* tls = c.s2s.route_for("other.example");
+    REQUIRE(tls);
+    CHECK(tls->host == "127.0.0.1");
+    CHECK(tls->port == 5270);
+    CHECK(tls->direct_tls);
+    auto* plain = c.s2s.route_for("plain.example");
+    REQUIRE(plain);
+    CHECK_FALSE(plain->direct_tls);
+
+    // The manager hands the route's direct TLS on to the connection targets.
+    ManagerScene scene(c);
+    auto targets = scene.manager->targets_for("other.example");
+    REQUIRE(targets.size() == 1);
+    CHECK(targets[0].direct_tls);
+    CHECK_FALSE(scene.manager->targets_for("plain.example").at(0).direct_tls);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("[s2s] a ca_file that cannot be used names the file, the line and the key") {
+    expect_error("[s2s]\nenabled = true\nca_file = \"/nonexistent/parley-ca.pem\"\n", 3, "s2s.ca_file",
+                 "/nonexistent/parley-ca.pem: cannot read");
+    ConfigFile not_pem("just text\n");
+    expect_error("[s2s]\nca_file = \"" + not_pem.path.string() + "\"\n", 2, "s2s.ca_file", "no PEM certificate");
+    expect_error("[s2s]\nca_file = 5\n", 2, "s2s.ca_file", "expected a string");
+}
+
+TEST_CASE("[s2s] bad TLS and limit values") {
+    expect_error("[s2s]\ndirect_tls_port = 70000\n", 2, "s2s.direct_tls_port", "between 0 and 65535");
+    expect_error("[s2s]\nport = 5269\ndirect_tls_port = 5269\n", 3, "s2s.direct_tls_port", "must differ");
+    expect_error("[s2s]\nmax_incoming = 0\n", 2, "s2s.max_incoming", "between 1");
+    expect_error("[s2s]\nmax_incoming = 10\nmax_incoming_per_ip = 11\n", 3, "s2s.max_incoming_per_ip",
+                 "must not exceed");
+    expect_error("[s2s.routes]\n\"other.example\" = \"tls://127.0.0.1\"\n", 2, "s2s.routes.other.example",
+                 "tls://host:port");
+    expect_error("[s2s.routes]\n\"other.example\" = \"tcp://127.0.0.1:5269\"\n", 2, "s2s.routes.other.example",
+                 "host:port");
+}
+
+TEST_CASE("s2s certificate names: RFC 6125 DNS-IDs with a whole-label wildcard only") {
+    const fs::path dir = fs::temp_directory_path() / ("parley_s2s_names_" + std::to_string(getpid()));
+    parley::server::net::write_self_signed({"parley.example", "*.wild.example", "f*.partial.example"},
+                                           dir / "c.pem", dir / "c.key");
+    FILE* f = std::fopen((dir / "c.pem").c_str(), "r");
+    REQUIRE(f);
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    REQUIRE(cert);
+    CHECK(s2s::certificate_names(cert, "parley.example"));
+    CHECK(s2s::certificate_names(cert, "PARLEY.example"));  // DNS names are case-insensitive
+    CHECK_FALSE(s2s::certificate_names(cert, "other.example"));
+    CHECK_FALSE(s2s::certificate_names(cert, "sub.parley.example"));
+    CHECK(s2s::certificate_names(cert, "chat.wild.example"));
+    CHECK_FALSE(s2s::certificate_names(cert, "wild.example"));       // the wildcard is one label
+    CHECK_FALSE(s2s::certificate_names(cert, "a.b.wild.example"));   // and only one
+    CHECK_FALSE(s2s::certificate_names(cert, "foo.partial.example"));  // no partial wildcards
+    CHECK_FALSE(s2s::certificate_names(cert, ""));
+    X509_free(cert);
+    fs::remove_all(dir);
+}
