@@ -9,6 +9,8 @@ PARLEY_PACKAGES=(
     build-essential cmake ninja-build pkg-config ccache libboost1.81-dev libexpat1-dev
     libssl-dev libpqxx-dev libtomlplusplus-dev libidn2-dev libicu-dev libspdlog-dev
     doctest-dev libstrophe-dev postgresql-15 postgresql-client-15 openssl
+    # Federation interoperability tests run these as private peers (never as services).
+    prosody lua-unbound ejabberd
 )
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -49,10 +51,18 @@ ensure_packages() {
         die "missing packages; as root run: apt-get update && apt-get install -y ${want[*]}"
     fi
     say "installing: ${want[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || die "apt-get update failed"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${want[@]}" ||
-        die "apt-get install failed: ${want[*]}"
+    # A policy-rc.d that exits 101 keeps the packages' postinst scripts from starting
+    # system services (PostgreSQL, Prosody and ejabberd would listen on their public
+    # ports); the tests start their own. An existing policy-rc.d is left as it was.
+    local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+    if [[ ! -e $policy ]] && as_root sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy"; then
+        ours=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}" ||
+        rc=1
+    (( ours )) && as_root rm -f "$policy"
+    (( rc == 0 )) || die "apt-get install failed: ${want[*]}"
     expat_is_new_enough ||
         die "/usr/include/expat.h lacks XML_SetReparseDeferralEnabled (need libexpat1-dev >= 2.5.0-1+deb12u5)"
 }

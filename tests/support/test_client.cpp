@@ -96,7 +96,11 @@ struct ClientCallbacks {
 };
 
 TestClient::TestClient(const ServerProcess& server, std::string name)
-    : server_(server), name_(std::move(name)) {
+    : port_(server.port()), direct_tls_port_(server.direct_tls_port()), name_(std::move(name)) {
+    conn_ = xmpp_conn_new(acquire_context());
+}
+
+TestClient::TestClient(std::uint16_t c2s_port, std::string name) : port_(c2s_port), name_(std::move(name)) {
     conn_ = xmpp_conn_new(acquire_context());
 }
 
@@ -130,7 +134,7 @@ bool TestClient::connect(std::string_view jid, std::string_view password, Connec
     xmpp_conn_set_jid(conn_, std::string(jid).c_str());
     xmpp_conn_set_pass(conn_, std::string(password).c_str());
     xmpp_handler_add(conn_, &ClientCallbacks::on_stanza, nullptr, nullptr, nullptr, this);
-    std::uint16_t port = options.direct_tls ? server_.direct_tls_port() : server_.port();
+    std::uint16_t port = options.direct_tls ? direct_tls_port_ : port_;
     return xmpp_connect_client(conn_, "127.0.0.1", port, &ClientCallbacks::on_connection, this) ==
            XMPP_EOK;
 }

@@ -5,6 +5,7 @@
 // are written while the test waits for bob to receive them). Call from one thread only.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct ReceivedStanza {
 class TestClient {
 public:
     explicit TestClient(const ServerProcess& server, std::string name = {});
+    // A client of another server (a federation peer such as Prosody) whose STARTTLS c2s
+    // port is 127.0.0.1:c2s_port; direct TLS is then not available.
+    explicit TestClient(std::uint16_t c2s_port, std::string name = {});
     ~TestClient();
     TestClient(const TestClient&) = delete;
     TestClient& operator=(const TestClient&) = delete;
@@ -82,7 +86,7 @@ private:
     template <class Done>
     bool run_until(Done done, std::chrono::milliseconds timeout);
 
-    const ServerProcess& server_;
+    std::uint16_t port_ = 0, direct_tls_port_ = 0;  // 127.0.0.1
     std::string name_;
     xmpp_conn_t* conn_ = nullptr;
     bool connected_ = false, disconnected_ = false;
