@@ -112,6 +112,22 @@ TEST_CASE("s2s: a message to a server whose port is closed bounces with remote-s
     CHECK(stanza_error_condition(*bounce) == "remote-server-not-found");
 }
 
+TEST_CASE("s2s: a domain whose DNS servers cannot be reached bounces with remote-server-not-found, at once") {
+    // No route and no responder: the lookup goes to the harness's dead loopback port.
+    ServerProcess server(federated_options("parley.example", {}));
+    server.add_user("alice@parley.example", "wonderland");
+    TestClient alice(server, "alice");
+    REQUIRE(alice.login("alice@parley.example/phone", "wonderland"));
+    const auto sent_at = std::chrono::steady_clock::now();
+    alice.send("<message to='someone@unrouted.example' type='chat' id='nodns'><body>anyone?</body></message>");
+    auto bounce = alice.wait_for(both(named("message"), [](const Element& e) { return e.attr("type") == "error"; }),
+                                 federation_wait);
+    REQUIRE_MESSAGE(bounce, server.log());
+    CHECK(bounce->attr("id") == "nodns");
+    CHECK(stanza_error_condition(*bounce) == "remote-server-not-found");
+    CHECK(std::chrono::steady_clock::now() - sent_at < std::chrono::seconds(5));
+}
+
 TEST_CASE("s2s: a server that accepts the connection and never answers times out: remote-server-timeout") {
     SilentListener silent;
     ServerProcess server(federated_options("parley.example",

@@ -258,6 +258,10 @@ void ServerProcess::write_config() const {
     c << "\n[s2s]\n";
     if (o.s2s) {
         c << "enabled = true\naddress = \"127.0.0.1\"\nport = " << s2s_port_ << "\n" << o.extra_s2s;
+        // A test's name lookups never reach the machine's resolver: unless the test runs
+        // its own DNS responder, they go to a loopback port where nothing answers (the
+        // lookup fails at once with "port unreachable", and the stanza bounces).
+        if (o.extra_s2s.find("dns_servers") == std::string::npos) c << "\ndns_servers = [\"127.0.0.1:9\"]\n";
         c << "\n[s2s.routes]\n";
         for (const auto& [domain, target] : o.s2s_routes) c << toml_string(domain) << " = " << toml_string(target) << "\n";
     } else {
