@@ -14,6 +14,7 @@
 
 #include <array>
 
+#include "protocol/namespaces.hpp"
 #include "server/log.hpp"
 #include "server/s2s/dialback.hpp"
 #include "server/s2s/s2s_manager.hpp"
@@ -24,6 +25,7 @@ namespace parley::server::s2s {
 namespace asio = boost::asio;
 using protocol::StreamErrorCondition;
 using protocol::xml::Element;
+namespace ns = protocol::ns;
 
 namespace {
 constexpr auto tick = std::chrono::milliseconds(250);
@@ -151,7 +153,17 @@ asio::awaitable<bool> S2sStream::drain() {
 
 void S2sStream::send(const Element& el) {
     if (finished_ || closing_) return;
-    protocol::xml::serialize(el, out_, "jabber:server");
+    if (el.xmlns() == dialback_ns) {
+        // XEP-0220 writes dialback elements with the db: prefix that the stream header
+        // declares. An unprefixed <result xmlns='jabber:server:dialback'/> is the same
+        // XML, but ejabberd's parser reads only the prefixed form and then ignores it.
+        Element prefixed = el;
+        prefixed.set_name("db:" + el.name());
+        prefixed.set_xmlns(std::string(ns::server));
+        protocol::xml::serialize(prefixed, out_, ns::server);
+    } else {
+        protocol::xml::serialize(el, out_, ns::server);
+    }
     schedule_flush();
 }
 
