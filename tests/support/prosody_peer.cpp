@@ -1,19 +1,11 @@
 #include "support/prosody_peer.hpp"
 
 #include <cctype>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -22,37 +14,18 @@
 
 #include <doctest/doctest.h>
 
+#include "support/peer_process.hpp"
 #include "support/server_process.hpp"
-#include "support/test_ca.hpp"
 #include "support/test_failures.hpp"
 
 namespace parley::test {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* prosody_binary = "/usr/bin/prosody";
 // Prosody's own default is 10000; fewer keeps a login cheap on a loaded test machine.
 constexpr int scram_iterations = 4096;
-
-bool is_root() { return ::geteuid() == 0; }
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string lua_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
 
 std::string hex(const unsigned char* data, std::size_t n) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -79,35 +52,6 @@ std::string datamanager_encode(std::string_view s) {
     return out;
 }
 
-bool accepts_connection(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
-}
-
-std::filesystem::path make_private_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/parley-prosody-XXXXXX";
-    if (!::mkdtemp(pattern.data())) {
-        FAIL("cannot create a directory from " << pattern << ": " << std::string(std::strerror(errno)));
-    }
-    // The prosody user must get through it; what is inside is its own.
-    std::filesystem::permissions(pattern, std::filesystem::perms(0755));
-    return pattern;
-}
-
-void copy_to(const std::filesystem::path& from, const std::filesystem::path& to) {
-    std::error_code ec;
-    std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
-    REQUIRE_MESSAGE(!ec, "cannot copy " << from << " to " << to << ": " << ec.message());
-}
-
 }  // namespace
 
 bool prosody_available(std::string* missing) {
@@ -127,45 +71,33 @@ ProsodyPeer::ProsodyPeer(ProsodyOptions options) : options_(std::move(options)) 
              << missing << "); scripts/test installs it: apt-get install prosody lua-unbound");
     }
     REQUIRE_MESSAGE(options_.dns_port != 0, "ProsodyPeer needs a DnsResponder port");
-    dir_ = make_private_dir();
+    dir_ = make_peer_dir("parley-prosody-");
     config_file_ = dir_ / "prosody.cfg.lua";
     log_file_ = dir_ / "prosody.log";
     out_file_ = dir_ / "prosody.out";
     std::filesystem::create_directories(dir_ / "data");
-    std::filesystem::create_directories(dir_ / "certs");
 
-    if (options_.certificate.empty()) {
-        // A CA of its own that nobody else trusts: "valid" nowhere but here.
-        TestCa own(dir_ / "own-ca");
-        std::vector<std::string> names{options_.domain};
-        if (!options_.muc_domain.empty()) names.push_back(options_.muc_domain);
-        names.insert(names.end(), options_.more_hosts.begin(), options_.more_hosts.end());
-        auto issued = own.issue(names);
-        options_.certificate = issued.certificate;
-        options_.key = issued.key;
-    }
-    copy_to(options_.certificate, dir_ / "certs" / "host.crt");
-    copy_to(options_.key, dir_ / "certs" / "host.key");
-    std::filesystem::permissions(dir_ / "certs" / "host.key", std::filesystem::perms(0600));
-    if (!options_.ca_file.empty()) copy_to(options_.ca_file, dir_ / "certs" / "ca.crt");
+    std::vector<std::string> names{options_.domain};
+    if (!options_.muc_domain.empty()) names.push_back(options_.muc_domain);
+    names.insert(names.end(), options_.more_hosts.begin(), options_.more_hosts.end());
+    install_certificates(dir_ / "certs", options_.certificate, options_.key, options_.ca_file, names, dir_ / "own-ca");
 
     const auto [c2s, s2s] = pick_free_ports();
     c2s_port_ = c2s;
     s2s_port_ = s2s;
     write_config();
     std::ofstream(log_file_).flush();
-    give_to_prosody(dir_);
+    give_to_user(dir_, "prosody");
     start();
 }
 
 ProsodyPeer::~ProsodyPeer() {
     stop();
     if (current_test_failed()) {
-        std::string text = log();
-        constexpr std::size_t keep = 60000;
-        if (text.size() > keep) text = "[...]\n" + text.substr(text.size() - keep);
-        std::fprintf(stderr, "---- prosody log (%s, c2s %u, s2s %u) ----\n%s\n---- end of prosody log ----\n",
-                     config_file_.c_str(), c2s_port_, s2s_port_, text.c_str());
+        print_log("prosody log",
+                  "(" + config_file_.string() + ", c2s " + std::to_string(c2s_port_) + ", s2s " +
+                      std::to_string(s2s_port_) + ")",
+                  log(), 60000);
     }
     if (out_fd_ >= 0) ::close(out_fd_);
     std::error_code ec;
@@ -178,10 +110,10 @@ void ProsodyPeer::write_config() const {
     const auto key = dir_ / "certs" / "host.key";
     std::ostringstream c;
     c << "-- written by tests/support/prosody_peer.cpp for one test\n"
-      << "pidfile = " << lua_string((dir_ / "prosody.pid").string()) << "\n"
-      << "data_path = " << lua_string((dir_ / "data").string()) << "\n"
-      << "certificates = " << lua_string((dir_ / "certs").string()) << "\n"
-      << "log = { { levels = { min = \"debug\" }, to = \"file\", filename = " << lua_string(log_file_.string())
+      << "pidfile = " << quoted((dir_ / "prosody.pid").string()) << "\n"
+      << "data_path = " << quoted((dir_ / "data").string()) << "\n"
+      << "certificates = " << quoted((dir_ / "certs").string()) << "\n"
+      << "log = { { levels = { min = \"debug\" }, to = \"file\", filename = " << quoted(log_file_.string())
       << " } }\n\n"
       // Loopback only; nothing but c2s and s2s listens.
       << "interfaces = { \"127.0.0.1\" }\n"
@@ -201,14 +133,14 @@ void ProsodyPeer::write_config() const {
       << "s2s_require_encryption = true\n"
       << "s2s_secure_auth = " << (o.secure_auth ? "true" : "false") << "\n"
       << "s2s_timeout = 20\n"
-      << "ssl = { certificate = " << lua_string(cert.string()) << ", key = " << lua_string(key.string());
-    if (!o.ca_file.empty()) c << ", cafile = " << lua_string((dir_ / "certs" / "ca.crt").string());
+      << "ssl = { certificate = " << quoted(cert.string()) << ", key = " << quoted(key.string());
+    if (!o.ca_file.empty()) c << ", cafile = " << quoted((dir_ / "certs" / "ca.crt").string());
     c << " }\n" << o.extra_config << "\n\n";
-    c << "VirtualHost " << lua_string(o.domain) << "\n";
-    for (const auto& host : o.more_hosts) c << "VirtualHost " << lua_string(host) << "\n";
+    c << "VirtualHost " << quoted(o.domain) << "\n";
+    for (const auto& host : o.more_hosts) c << "VirtualHost " << quoted(host) << "\n";
     if (!o.muc_domain.empty()) {
         // Rooms open as soon as they are made (no locked state), so a join creates one.
-        c << "\nComponent " << lua_string(o.muc_domain) << " \"muc\"\n"
+        c << "\nComponent " << quoted(o.muc_domain) << " \"muc\"\n"
           << "    restrict_room_creation = false\n"
           << "    muc_room_locking = false\n"
           << "    muc_tombstones = false\n";
@@ -218,62 +150,23 @@ void ProsodyPeer::write_config() const {
     REQUIRE_MESSAGE(out.good(), "cannot write " << config_file_);
 }
 
-void ProsodyPeer::give_to_prosody(const std::filesystem::path& path) const {
-    if (!is_root()) return;
-    const passwd* pw = ::getpwnam("prosody");
-    REQUIRE_MESSAGE(pw, "no user prosody");
-    auto own = [&](const std::filesystem::path& p) {
-        if (::lchown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-            FAIL("chown " << p << ": " << std::string(std::strerror(errno)));
-        }
-    };
-    own(path);
-    if (std::filesystem::is_directory(path)) {
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) own(entry.path());
-    }
-}
-
 void ProsodyPeer::start() {
-    out_fd_ = ::open(out_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    REQUIRE_MESSAGE(out_fd_ >= 0, "cannot create " << out_file_);
-    std::vector<std::string> argv;
-    if (is_root()) {
-        // setpriv execs, and so does env: the PID we hold is Prosody's own.
-        argv = {"/usr/bin/setpriv", "--reuid=prosody", "--regid=prosody", "--init-groups", "--reset-env", "--",
-                "/usr/bin/env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-    }
-    argv.insert(argv.end(), {prosody_binary, "--config", config_file_.string(), "-F"});
+    out_fd_ = open_output(out_file_);
+    const auto argv = as_user("prosody", {}, {prosody_binary, "--config", config_file_.string(), "-F"});
     try {
         process_ = ChildProcess::spawn(argv, out_fd_);
     } catch (const std::exception& e) {
         FAIL("cannot start prosody: " << e.what());
     }
-    const auto deadline = Clock::now() + 20s;
-    bool c2s = false, s2s = false;
-    while (Clock::now() < deadline) {
-        if (process_.has_exited()) break;
-        c2s = c2s || accepts_connection(c2s_port_);
-        s2s = s2s || accepts_connection(s2s_port_);
-        if (c2s && s2s) return;
-        process_.wait_exit_event(25ms);
-    }
-    const bool exited = process_.has_exited();
-    const std::string status = exited ? "exited with status " + std::to_string(*process_.exit_status())
-                                      : "was still not listening after 20 s";
+    if (wait_until_listening(process_, {c2s_port_, s2s_port_}, 20s, 25ms)) return;
+    const std::string status = not_listening_reason(process_, 20s);
     process_.kill_and_reap();
     FAIL("prosody " << status << " (c2s " << c2s_port_ << ", s2s " << s2s_port_ << ", " << describe_command(argv)
                     << "):\n"
                     << log());
 }
 
-void ProsodyPeer::stop() {
-    if (!process_.started() || process_.exit_status()) return;
-    process_.send_signal(SIGTERM);
-    if (!process_.wait_exit(10s)) {
-        std::fprintf(stderr, "prosody (pid %d) did not exit within 10 s of SIGTERM: killed\n", process_.pid());
-        process_.kill_and_reap();
-    }
-}
+void ProsodyPeer::stop() { stop_process(process_, 10s, "prosody"); }
 
 bool ProsodyPeer::is_running() { return process_.started() && !process_.has_exited(); }
 
@@ -282,12 +175,7 @@ std::string ProsodyPeer::log() const {
 }
 
 bool ProsodyPeer::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        if (read_file(log_file_).find(text) != std::string::npos) return true;
-        if (Clock::now() >= deadline) return false;
-        if (process_.wait_exit_event(50ms)) return read_file(log_file_).find(text) != std::string::npos;
-    }
+    return wait_for_text(process_, [this] { return read_file(log_file_); }, text, timeout, 50ms);
 }
 
 void ProsodyPeer::add_user(std::string_view jid, std::string_view password) {
@@ -319,13 +207,13 @@ void ProsodyPeer::add_user(std::string_view jid, std::string_view password) {
     const auto file = folder / (datamanager_encode(localpart) + ".dat");
     {
         std::ofstream out(file);
-        out << "return {\n\t[\"iteration_count\"] = " << scram_iterations << ";\n\t[\"salt\"] = " << lua_string(salt)
+        out << "return {\n\t[\"iteration_count\"] = " << scram_iterations << ";\n\t[\"salt\"] = " << quoted(salt)
             << ";\n\t[\"server_key\"] = \"" << hex(reinterpret_cast<const unsigned char*>(server_key.data()),
                                                    server_key.size())
             << "\";\n\t[\"stored_key\"] = \"" << hex(stored, stored_len) << "\";\n};\n";
         REQUIRE_MESSAGE(out.good(), "cannot write " << file);
     }
-    give_to_prosody(dir_ / "data");
+    give_to_user(dir_ / "data", "prosody");
 }
 
 }  // namespace parley::test

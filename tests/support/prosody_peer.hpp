@@ -65,7 +65,6 @@ private:
     void write_config() const;
     void start();
     void stop();
-    void give_to_prosody(const std::filesystem::path& path) const;
 
     ProsodyOptions options_;
     std::filesystem::path dir_, config_file_, log_file_, out_file_;

@@ -2,39 +2,26 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
 
+#include "support/peer_process.hpp"
 #include "support/test_failures.hpp"
 
 namespace parley::test {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-std::string toml_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
 
 std::string random_hex(std::size_t n) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -42,26 +29,6 @@ std::string random_hex(std::size_t n) {
     std::string out;
     for (std::size_t i = 0; i < n; ++i) out += digits[rng() % 16];
     return out;
-}
-
-bool accepts_connection(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    // A blocking connect on loopback is answered at once: accepted or refused.
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
-}
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // PARLEYD=/path/parleyd and PARLEYCTL=/path/parleyctl test other builds than the one
@@ -117,14 +84,7 @@ std::uint16_t pick_free_port(const std::vector<std::uint16_t>& avoid) {
 
 // ---- TempDir ------------------------------------------------------------------------
 
-TempDir::TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/parley-it-XXXXXX";
-    if (!::mkdtemp(pattern.data())) {
-        FAIL("cannot create a temporary directory from " << pattern << ": " << std::string(std::strerror(errno)));
-    }
-    path_ = pattern;
-}
+TempDir::TempDir() : path_(make_temp_dir("parley-it-")) {}
 
 TempDir::~TempDir() {
     std::error_code ec;
@@ -173,8 +133,7 @@ ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options
     }
     write_config();
 
-    log_fd_ = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    REQUIRE_MESSAGE(log_fd_ >= 0, "cannot create " << log_file_);
+    log_fd_ = open_output(log_file_);
 
     auto migrate = ctl({"migrate"});
     if (migrate.exit_code != 0) {
@@ -195,11 +154,10 @@ ServerProcess::~ServerProcess() {
         if (status != 0) FAIL_CHECK("parleyd exited with status " << status.value_or(-1) << " after SIGTERM");
     }
     if (current_test_failed()) {
-        std::fprintf(stderr,
-                     "---- parleyd stderr (%s, ports %u/%u, database %s) ----\n%s\n"
-                     "---- end of parleyd stderr ----\n",
-                     config_file_.c_str(), port_, direct_tls_port_, database_.name().c_str(),
-                     log().c_str());
+        print_log("parleyd stderr",
+                  "(" + config_file_.string() + ", ports " + std::to_string(port_) + "/" +
+                      std::to_string(direct_tls_port_) + ", database " + database_.name() + ")",
+                  log());
     }
     if (log_fd_ >= 0) ::close(log_fd_);
 }
@@ -210,10 +168,10 @@ void ServerProcess::write_config() const {
     c << "# written by tests/support/server_process.cpp\n"
       << "[server]\n"
       << "hosts = [";
-    for (std::size_t i = 0; i < o.hosts.size(); ++i) c << (i ? ", " : "") << toml_string(o.hosts[i]);
-    if (o.hosts.empty()) c << toml_string(domain_);
+    for (std::size_t i = 0; i < o.hosts.size(); ++i) c << (i ? ", " : "") << quoted(o.hosts[i]);
+    if (o.hosts.empty()) c << quoted(domain_);
     c << "]\n"
-      << "state_dir = " << toml_string(state_dir_.string()) << "\n"
+      << "state_dir = " << quoted(state_dir_.string()) << "\n"
       << "threads = 1\n\n"
       << "[c2s]\n"
       << "address = \"127.0.0.1\"\n"
@@ -224,17 +182,17 @@ void ServerProcess::write_config() const {
       << "idle_timeout = " << o.idle_timeout << "\n"
       << "keepalive_interval = " << o.keepalive_interval << "\n\n"
       << "[tls]\n"
-      << "certificate = " << toml_string(o.tls_certificate.string()) << "\n"
-      << "key = " << toml_string(o.tls_key.string()) << "\n\n"
+      << "certificate = " << quoted(o.tls_certificate.string()) << "\n"
+      << "key = " << quoted(o.tls_key.string()) << "\n\n"
       << "[auth]\n"
       << "mechanisms = [";
     for (std::size_t i = 0; i < o.mechanisms.size(); ++i) {
-        c << (i ? ", " : "") << toml_string(o.mechanisms[i]);
+        c << (i ? ", " : "") << quoted(o.mechanisms[i]);
     }
     c << "]\n\n"
       << "[storage]\n"
       << "postgres = "
-      << toml_string((o.postgres_port ? "host=127.0.0.1 port=" + std::to_string(*o.postgres_port) + " connect_timeout=2 " : std::string()) +
+      << quoted((o.postgres_port ? "host=127.0.0.1 port=" + std::to_string(*o.postgres_port) + " connect_timeout=2 " : std::string()) +
                      "dbname=" + database_.name())
       << "\n"
       << "threads = 1\n\n"
@@ -254,7 +212,7 @@ void ServerProcess::write_config() const {
     c << o.extra_limits;
     if (!o.muc_domain.empty()) c << "\n[muc]\ndomain = \"" << o.muc_domain << "\"\n" << o.extra_muc;
     c << "\n[log]\n"
-      << "level = " << toml_string(o.log_level) << "\n";
+      << "level = " << quoted(o.log_level) << "\n";
     c << "\n[s2s]\n";
     if (o.s2s) {
         c << "enabled = true\naddress = \"127.0.0.1\"\nport = " << s2s_port_ << "\n" << o.extra_s2s;
@@ -263,7 +221,7 @@ void ServerProcess::write_config() const {
         // lookup fails at once with "port unreachable", and the stanza bounces).
         if (o.extra_s2s.find("dns_servers") == std::string::npos) c << "\ndns_servers = [\"127.0.0.1:9\"]\n";
         c << "\n[s2s.routes]\n";
-        for (const auto& [domain, target] : o.s2s_routes) c << toml_string(domain) << " = " << toml_string(target) << "\n";
+        for (const auto& [domain, target] : o.s2s_routes) c << quoted(domain) << " = " << quoted(target) << "\n";
     } else {
         c << "enabled = false\n";
     }
@@ -301,10 +259,7 @@ void ServerProcess::start() {
         FAIL(e.what());
     }
     if (!wait_until_listening(20s)) {
-        bool exited = process_.has_exited();
-        std::string status =
-            exited ? "exited with status " + std::to_string(*process_.exit_status())
-                   : "still not listening after 20 s";
+        const std::string status = not_listening_reason(process_, 20s);
         process_.kill_and_reap();
         FAIL("parleyd " << status << " (ports " << port_ << "/" << direct_tls_port_
                         << "); its stderr:\n"
@@ -313,32 +268,15 @@ void ServerProcess::start() {
 }
 
 bool ServerProcess::wait_until_listening(std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    bool main_ok = false, direct_ok = false;
-    while (Clock::now() < deadline) {
-        if (process_.has_exited()) return false;
-        main_ok = main_ok || accepts_connection(port_);
-        direct_ok = direct_ok || accepts_connection(direct_tls_port_);
-        if (main_ok && direct_ok && (s2s_port_ == 0 || accepts_connection(s2s_port_))) return true;
-        // Nothing to wait on for "the port is open"; pausing on the child's exit event
-        // at least ends the wait early when it dies.
-        process_.wait_exit_event(25ms);
-    }
-    return false;
+    std::vector<std::uint16_t> ports{port_, direct_tls_port_};
+    if (s2s_port_ != 0) ports.push_back(s2s_port_);
+    return parley::test::wait_until_listening(process_, ports, timeout, 25ms);
 }
 
 std::optional<int> ServerProcess::stop(std::chrono::milliseconds timeout) {
     if (!process_.started() || process_.exit_status()) return std::nullopt;
     stopping_ = true;
-    process_.send_signal(SIGTERM);
-    auto status = process_.wait_exit(timeout);
-    if (!status) {
-        std::fprintf(stderr, "parleyd (pid %d) did not exit within %lld ms of SIGTERM: killed\n",
-                     process_.pid(), static_cast<long long>(timeout.count()));
-        process_.kill_and_reap();
-        status = process_.exit_status();
-    }
-    return status;
+    return stop_process(process_, timeout, "parleyd");
 }
 
 void ServerProcess::restart() {
@@ -351,12 +289,7 @@ bool ServerProcess::is_running() { return process_.started() && !process_.has_ex
 std::string ServerProcess::log() const { return read_file(log_file_); }
 
 bool ServerProcess::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        if (log().find(text) != std::string::npos) return true;
-        if (Clock::now() >= deadline) return false;
-        if (process_.wait_exit_event(20ms)) return log().find(text) != std::string::npos;
-    }
+    return wait_for_text(process_, [this] { return log(); }, text, timeout, 20ms);
 }
 
 }  // namespace parley::test
