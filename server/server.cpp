@@ -164,16 +164,16 @@ int Server::run() {
         make_listener(config_.c2s.direct_tls_port, true);
         if (st.s2s) {
             try {
-                if (config_.s2s.port != 0) {
+                auto s2s_listener = [&](std::uint16_t port, const char* name, bool direct_tls) {
+                    if (port == 0) return;
                     st.listeners.push_back(std::make_unique<net::Listener>(
-                        accept_ctx, st.pool, config_.s2s.address, config_.s2s.port, "s2s",
-                        [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket)); }));
-                }
-                if (config_.s2s.direct_tls_port != 0) {  // XEP-0368
-                    st.listeners.push_back(std::make_unique<net::Listener>(
-                        accept_ctx, st.pool, config_.s2s.address, config_.s2s.direct_tls_port, "s2s_direct_tls",
-                        [m = st.s2s.get()](asio::ip::tcp::socket socket) { m->accept(std::move(socket), true); }));
-                }
+                        accept_ctx, st.pool, config_.s2s.address, port, name,
+                        [m = st.s2s.get(), direct_tls](asio::ip::tcp::socket socket) {
+                            m->accept(std::move(socket), direct_tls);
+                        }));
+                };
+                s2s_listener(config_.s2s.port, "s2s", false);
+                s2s_listener(config_.s2s.direct_tls_port, "s2s_direct_tls", true);  // XEP-0368
             } catch (const std::exception& e) {
                 spdlog::critical("listen_failed error={}", e.what());
                 throw;

@@ -22,11 +22,9 @@ void Router::route(Stanza stanza) {
         }
         stanza.to = stanza.from.bare();  // RFC 6120 §10.3: the sender's own account
     }
-    for (auto& [domain, handler] : services_) {
-        if (stanza.to.domain() == domain) {
-            handler(std::move(stanza));
-            return;
-        }
+    if (ServiceHandler* service = service_for(stanza.to.domain())) {
+        (*service)(std::move(stanza));
+        return;
     }
     if (!config_.serves(stanza.to.domain())) {
         if (remote_ && !config_.is_local(stanza.to.domain())) {
@@ -45,6 +43,13 @@ void Router::route(Stanza stanza) {
 
 void Router::add_service(std::string domain, ServiceHandler handler) {
     services_.emplace_back(std::move(domain), std::move(handler));
+}
+
+Router::ServiceHandler* Router::service_for(const std::string& domain) {
+    for (auto& [service_domain, handler] : services_) {
+        if (domain == service_domain) return &handler;
+    }
+    return nullptr;
 }
 
 void Router::route_to_server(Stanza stanza) {
@@ -151,11 +156,9 @@ void Router::bounce(const Stanza& stanza, StanzaError error) {
         }
         return;
     }
-    for (auto& [domain, handler] : services_) {
-        if (out.to.domain() == domain) {
-            handler(std::move(out));  // a room learns that an occupant cannot be reached
-            return;
-        }
+    if (ServiceHandler* service = service_for(out.to.domain())) {
+        (*service)(std::move(out));  // a room learns that an occupant cannot be reached
+        return;
     }
     if (remote_ && !config_.is_local(out.to.domain())) {
         remote_(std::move(out));  // a sender on another server hears of it too (federation)

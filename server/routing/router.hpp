@@ -82,6 +82,7 @@ public:
     SessionRegistry& sessions() { return sessions_; }
 
 private:
+    ServiceHandler* service_for(const std::string& domain);  // nullptr: not a service domain
     void route_to_server(Stanza stanza);
     void route_to_account(Stanza stanza);
 

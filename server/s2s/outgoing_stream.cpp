@@ -75,14 +75,10 @@ asio::awaitable<void> OutgoingStream::run() {
             fail(StanzaErrorCondition::remote_server_not_found, "direct TLS handshake failed");
             co_return;
         }
-        send_raw(stream_header(local_, remote_, {}));
-        header_sent_ = true;
-        state_ = State::tls_open;
-    } else {
-        send_raw(stream_header(local_, remote_, {}));
-        header_sent_ = true;
-        state_ = State::opening;
     }
+    send_raw(stream_header(local_, remote_, {}));
+    header_sent_ = true;
+    state_ = direct_tls_ ? State::tls_open : State::opening;
     co_await read_loop();
 }
 

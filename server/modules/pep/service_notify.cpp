@@ -235,12 +235,12 @@ HookResult Service::on_presence_to_user(PresenceToUser& ev) {
         return HookResult::pass;
     }
     if (!type.empty()) return HookResult::pass;
+    const std::string ver = presence_caps_ver(s.el);
     // Only a resource's first available presence to this owner brings the last items
     // (later ones are status changes).
     {
         std::lock_guard lock(mutex_);
         if (remote) {
-            const std::string ver = presence_caps_ver(s.el);
             auto known = remote_vers_.find(contact);
             if (known != remote_vers_.end()) {
                 known->second = ver;
@@ -252,7 +252,6 @@ HookResult Service::on_presence_to_user(PresenceToUser& ev) {
         }
         if (!presence_seen_[contact].insert(owner_key).second) return HookResult::pass;
     }
-    const std::string ver = presence_caps_ver(s.el);
     if (!ver.empty()) when_caps_known(s.from, s.to.bare(), ver);
     return HookResult::pass;
 }
